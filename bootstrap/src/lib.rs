@@ -1,0 +1,9 @@
+//! The install model, and the one door through which the `octa` CLI reaches the leaf
+//! crates.
+//!
+//! Will own (issue "`octa install` ..."): `Answers` (filled by prompts, playbooks and
+//! flags alike), the step engine (plan / apply / verify / undo), the state file, uninstall,
+//! doctor checks and config rendering. It may depend on `netplumb`, `pki`, `cloud` and
+//! `proto`, and nothing else of octa. Today it re-exports `pki` for `octa pki`.
+
+pub use octa_pki as pki;

@@ -1,0 +1,45 @@
+//! `octa`: the operator's tool. Parses the command line, runs one command, maps the
+//! outcome to an exit code. No business logic lives here: commands call `octa-bootstrap`.
+
+mod commands;
+mod exit;
+mod ui;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::ExitCode;
+
+/// Install and run OpenStack Octavia load balancing.
+#[derive(Debug, Parser)]
+#[command(name = "octa", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Octavia's certificate authorities and certificates.
+    Pki(commands::pki::PkiArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OCTA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let (mode, outcome) = match cli.command {
+        Command::Pki(args) => (args.output_mode(), commands::pki::run(args)),
+    };
+    match outcome {
+        Ok(code) => code.into(),
+        Err(err) => {
+            ui::report_error(mode, &err);
+            ExitCode::FAILURE.into()
+        }
+    }
+}

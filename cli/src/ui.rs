@@ -1,0 +1,68 @@
+//! All terminal output of `octa`: human text or JSON on stdout, errors on stderr.
+//!
+//! Libraries never print; commands hand their results to `Ui`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use serde::Serialize;
+
+/// How results are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Sentences and tables for a person.
+    Human,
+    /// One JSON document on stdout, for automation.
+    Json,
+}
+
+/// The output side of the process context.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    mode: OutputMode,
+}
+
+impl Ui {
+    /// A `Ui` printing in `mode`.
+    pub fn new(mode: OutputMode) -> Self {
+        Ui { mode }
+    }
+
+    /// One line of human output (suppressed in JSON mode).
+    pub fn line(&self, text: impl AsRef<str>) {
+        if self.mode == OutputMode::Human {
+            println!("{}", text.as_ref());
+        }
+    }
+
+    /// The JSON result document (only in JSON mode).
+    pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        if self.mode == OutputMode::Json {
+            println!("{}", serde_json::to_string_pretty(value)?);
+        }
+        Ok(())
+    }
+
+    /// A warning for the operator, on stderr in both modes.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        eprintln!("warning: {}", text.as_ref());
+    }
+}
+
+/// Prints an error and its causes once, as numbered levels (in JSON mode as one object).
+pub fn report_error(mode: OutputMode, err: &anyhow::Error) {
+    let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+    match mode {
+        OutputMode::Json => {
+            let doc = serde_json::json!({ "error": chain.first(), "chain": chain });
+            println!("{doc}");
+        }
+        OutputMode::Human => {
+            let mut levels = chain.iter();
+            if let Some(top) = levels.next() {
+                eprintln!("error: {top}");
+            }
+            for (n, cause) in levels.enumerate() {
+                eprintln!("  {}: {cause}", n + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Fixtures for octa's cross-crate tests.
+//!
+//! Tests in this crate run as root inside the lab's network namespace: the suite command
+//! (`tests/run-all.sh`) builds everything, brings the lab up (`tests/lab/up.sh`) and runs
+//! the tests through `tests/lab/run.sh`, which loads the lab's env file. A test that needs
+//! the lab or root and finds neither fails with a message saying how to run it: nothing
+//! is skipped silently.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Path of a binary built from this workspace (`octa`, `octa-control`, `octa-agent`).
+///
+/// Test executables live in `<target>/<profile>/deps/`; the workspace's binaries are
+/// built one level up by `cargo build --workspace` (the suite command does that first).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test executable lives in <target>/<profile>/deps");
+    let bin = profile_dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} is not built; run `cargo build --workspace` first (tests/run-all.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A variable of the lab's env file, which `tests/lab/run.sh` loads.
+pub fn lab_var(key: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| {
+        panic!(
+            "{key} is not set: this test needs the lab; run it through \
+             `tests/lab/run.sh cargo nextest run ...` after `tests/lab/up.sh` \
+             (or the whole suite with `tests/run-all.sh`)"
+        )
+    })
+}
+
+/// Fails the test unless it runs as root (namespaces, OVS and netlink need it).
+pub fn require_root() {
+    let out = Command::new("id").arg("-u").output().expect("run id -u");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "0",
+        "this test needs root; run the suite with `tests/run-all.sh` as root"
+    );
+}
+
+/// Runs a command and returns its stdout, failing the test with its stderr otherwise.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed with {}:\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
