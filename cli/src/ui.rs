@@ -47,7 +47,9 @@ impl Ui {
     }
 }
 
-/// Prints an error and its causes once, as numbered levels (in JSON mode as one object).
+/// Prints an error and its causes once: one line `error: what: why: deeper cause` for a
+/// person (errors name their file, so one line is enough to act on), one object with
+/// the chain as a list in JSON mode.
 pub fn report_error(mode: OutputMode, err: &anyhow::Error) {
     let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
     match mode {
@@ -55,14 +57,6 @@ pub fn report_error(mode: OutputMode, err: &anyhow::Error) {
             let doc = serde_json::json!({ "error": chain.first(), "chain": chain });
             println!("{doc}");
         }
-        OutputMode::Human => {
-            let mut levels = chain.iter();
-            if let Some(top) = levels.next() {
-                eprintln!("error: {top}");
-            }
-            for (n, cause) in levels.enumerate() {
-                eprintln!("  {}: {cause}", n + 1);
-            }
-        }
+        OutputMode::Human => eprintln!("error: {}", chain.join(": ")),
     }
 }

@@ -239,3 +239,95 @@ impl CaPair {
         Ok(ca)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::CertFile;
+
+    fn small() -> InitOptions {
+        // EC keys keep the unit tests fast; RSA is covered by the CLI tests.
+        InitOptions {
+            key_type: KeyType::EcP384,
+            ..InitOptions::default()
+        }
+    }
+
+    fn snapshot(dir: &PkiDir) -> Vec<(PkiFile, Vec<u8>)> {
+        PkiFile::ALL
+            .into_iter()
+            .filter(|f| dir.has(*f))
+            .map(|f| (f, std::fs::read(dir.path(f)).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn second_run_keeps_every_byte() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PkiDir::new(tmp.path().join("pki"));
+        let now = OffsetDateTime::now_utc();
+        let first = init(&dir, &small(), now).unwrap();
+        assert_eq!(first.created.len(), 6);
+        let before = snapshot(&dir);
+        let second = init(&dir, &small(), now).unwrap();
+        assert!(second.created.is_empty(), "{:?}", second.created);
+        assert_eq!(snapshot(&dir), before);
+    }
+
+    #[test]
+    fn missing_client_certificate_is_reissued_from_the_kept_ca() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PkiDir::new(tmp.path());
+        let now = OffsetDateTime::now_utc();
+        init(&dir, &small(), now).unwrap();
+        let ca_before = std::fs::read(dir.path(PkiFile::ClientCaCert)).unwrap();
+        std::fs::remove_file(dir.path(PkiFile::ClientCertAndKey)).unwrap();
+        let report = init(&dir, &small(), now).unwrap();
+        assert_eq!(report.created, vec![dir.path(PkiFile::ClientCertAndKey)]);
+        assert_eq!(std::fs::read(dir.path(PkiFile::ClientCaCert)).unwrap(), ca_before);
+        let client = CertFile::load(&dir.path(PkiFile::ClientCertAndKey)).unwrap();
+        let ca = CertFile::load(&dir.path(PkiFile::ClientCaCert)).unwrap();
+        client.verify_client_chain(&ca, now).unwrap();
+    }
+
+    #[test]
+    fn half_a_pair_is_refused_and_nothing_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PkiDir::new(tmp.path());
+        let now = OffsetDateTime::now_utc();
+        init(&dir, &small(), now).unwrap();
+        std::fs::remove_file(dir.path(PkiFile::ServerCaKey)).unwrap();
+        let before = snapshot(&dir);
+        let err = init(&dir, &small(), now).unwrap_err();
+        assert!(matches!(err, PkiError::Incomplete { .. }), "{err}");
+        assert!(err.to_string().contains("server_ca.key.pem"), "{err}");
+        assert_eq!(snapshot(&dir), before);
+    }
+
+    #[test]
+    fn a_different_passphrase_is_refused_and_force_regenerates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PkiDir::new(tmp.path());
+        let now = OffsetDateTime::now_utc();
+        init(&dir, &small(), now).unwrap();
+        let before = snapshot(&dir);
+        let other = InitOptions {
+            passphrase: Some(Passphrase::new("another one")),
+            ..small()
+        };
+        let err = init(&dir, &other, now).unwrap_err();
+        assert!(matches!(err, PkiError::PassphraseConflict { .. }), "{err}");
+        assert_eq!(snapshot(&dir), before);
+        let forced = InitOptions {
+            force: true,
+            ..other
+        };
+        assert_eq!(init(&dir, &forced, now).unwrap().created.len(), 6);
+        let stored = read_passphrase(&dir).unwrap().unwrap();
+        assert_eq!(stored.expose(), "another one");
+        assert_ne!(
+            std::fs::read(dir.path(PkiFile::ServerCaCert)).unwrap(),
+            before[0].1
+        );
+    }
+}

@@ -326,3 +326,79 @@ fn hex_colon(bytes: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(":")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::{InitOptions, init};
+    use crate::key::KeyType;
+    use time::Duration;
+
+    fn verdict(report: &PkiReport, check: &str) -> Level {
+        report
+            .findings
+            .iter()
+            .find(|f| f.check == check)
+            .unwrap_or_else(|| panic!("no finding {check:?} in {:#?}", report.findings))
+            .level
+    }
+
+    #[test]
+    fn expiry_verdicts_follow_the_injected_clock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PkiDir::new(tmp.path());
+        let t0 = OffsetDateTime::now_utc();
+        let opts = InitOptions {
+            key_type: KeyType::EcP384,
+            ca_days: 100,
+            client_days: 50,
+            ..InitOptions::default()
+        };
+        init(&dir, &opts, t0).unwrap();
+        let limits = Thresholds::default();
+        let at = |days| inspect(&dir, None, limits, t0 + Duration::days(days));
+
+        let fresh = at(0);
+        assert_eq!(fresh.level, Level::Ok, "{:#?}", fresh.findings);
+        let soon = at(25);
+        assert_eq!(verdict(&soon, "client certificate validity"), Level::Warn);
+        assert_eq!(verdict(&soon, "server CA validity"), Level::Ok);
+        assert_eq!(soon.level, Level::Warn);
+        assert_eq!(verdict(&at(45), "client certificate validity"), Level::Critical);
+        let expired = at(60);
+        assert_eq!(expired.level, Level::Critical);
+        assert!(
+            expired
+                .findings
+                .iter()
+                .any(|f| f.detail.starts_with("expired on")),
+            "{:#?}",
+            expired.findings
+        );
+        // The chain check uses the same clock: an expired leaf no longer verifies.
+        assert_eq!(
+            verdict(&expired, "client certificate chains to the client CA"),
+            Level::Critical
+        );
+    }
+
+    #[test]
+    fn missing_files_and_loose_modes_are_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = PkiDir::new(tmp.path());
+        let now = OffsetDateTime::now_utc();
+        let opts = InitOptions {
+            key_type: KeyType::EcP384,
+            ..InitOptions::default()
+        };
+        init(&dir, &opts, now).unwrap();
+        std::fs::remove_file(dir.path(PkiFile::ClientCaKey)).unwrap();
+        let key = dir.path(PkiFile::ServerCaKey);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let report = inspect(&dir, None, Thresholds::default(), now);
+        assert_eq!(verdict(&report, "client CA key matches its certificate"), Level::Warn);
+        assert_eq!(verdict(&report, "secret file mode"), Level::Critical);
+        assert_eq!(report.level, Level::Critical);
+    }
+}

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use octa_bootstrap::pki::{
     self, ImportSources, InitOptions, KeyType, Level, Passphrase, PkiDir, PkiReport, Thresholds,
@@ -140,8 +139,8 @@ pub fn run(args: PkiArgs) -> anyhow::Result<ExitCode> {
                 passphrase: passphrase_from_env(),
                 force,
             };
-            let report = pki::init(&dir, &opts, now)
-                .with_context(|| format!("Cannot initialise the PKI in {}", args.dir.display()))?;
+            // PKI errors name their file: one line is the whole story.
+            let report = pki::init(&dir, &opts, now)?;
             print_changes(&ui, "created", &report.created, "kept", &report.kept);
             if report.passphrase_generated {
                 ui.line(format!(
@@ -174,8 +173,7 @@ pub fn run(args: PkiArgs) -> anyhow::Result<ExitCode> {
                 client_cert,
                 client_key,
             };
-            let report = pki::import(&dir, &src, passphrase_from_env(), force, now)
-                .with_context(|| format!("Cannot import the PKI into {}", args.dir.display()))?;
+            let report = pki::import(&dir, &src, passphrase_from_env(), force, now)?;
             for w in &report.warnings {
                 ui.warn(w);
             }
@@ -207,9 +205,7 @@ pub fn run(args: PkiArgs) -> anyhow::Result<ExitCode> {
             });
         }
         PkiCommand::RotateClient { days } => {
-            let path = pki::rotate_client(&dir, days, now).with_context(|| {
-                format!("Cannot rotate the client certificate in {}", args.dir.display())
-            })?;
+            let path = pki::rotate_client(&dir, days, now)?;
             ui.line(format!("rotated  {}", path.display()));
             ui.json(&serde_json::json!({ "rotated": path }))?;
         }
@@ -235,14 +231,13 @@ fn issue_amphora(
         &dir.path(pki::PkiFile::ServerCaCert),
         &dir.path(pki::PkiFile::ServerCaKey),
         passphrase.as_ref(),
-    )
-    .context("Cannot load the server CA")?;
+    )?;
     let cert = pki::issue_amphora_cert(&ca, amphora_id, days, now)?;
     pki::write_amphora_pem(out, &cert, force)?;
     ui.line(format!(
         "issued   {} for amphora {amphora_id}, valid until {}",
         out.display(),
-        cert.not_after
+        rfc3339(cert.not_after)
     ));
     #[derive(Serialize)]
     struct Issued<'a> {
@@ -253,8 +248,13 @@ fn issue_amphora(
     ui.json(&Issued {
         amphora_id,
         path: out,
-        not_after: cert.not_after.to_string(),
+        not_after: rfc3339(cert.not_after),
     })
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn passphrase_from_env() -> Option<Passphrase> {
@@ -289,6 +289,8 @@ fn show(ui: &Ui, report: &PkiReport) -> anyhow::Result<()> {
         ));
         ui.line(format!("  key          {}", c.key));
         ui.line(format!("  sha256       {}", c.sha256_fingerprint));
+        let ids = if c.key_identifiers { "SKI and AKI" } else { "missing" };
+        ui.line(format!("  key ids      {ids}"));
         let mut usage = c.extended_key_usage.clone();
         if c.is_ca {
             usage.insert(0, "CA".to_owned());
