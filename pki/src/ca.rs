@@ -25,7 +25,11 @@ pub struct Ca {
 impl Ca {
     /// Loads a CA from its certificate and key files; the key may be encrypted with
     /// `passphrase`. Fails unless the certificate is a CA and the key is its key.
-    pub fn load(cert_path: &Path, key_path: &Path, passphrase: Option<&Passphrase>) -> Result<Self> {
+    pub fn load(
+        cert_path: &Path,
+        key_path: &Path,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Self> {
         let cert = CertFile::load(cert_path)?;
         cert.require_ca()?;
         let key_bytes = pem_io::read(key_path)?;

@@ -121,7 +121,12 @@ impl CertFile {
     }
 
     /// Verifies this certificate as the TLS server certificate of `name` issued by `ca`.
-    pub fn verify_server_chain(&self, ca: &CertFile, name: &str, now: OffsetDateTime) -> Result<()> {
+    pub fn verify_server_chain(
+        &self,
+        ca: &CertFile,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
         let server_name = ServerName::try_from(name.to_owned())
             .map_err(|e| self.chain_error(ca, format!("invalid server name {name:?}: {e}")))?;
         let verifier = WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider())

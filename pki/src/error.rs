@@ -110,7 +110,9 @@ pub enum PkiError {
         path: PathBuf,
     },
     /// An amphora id that cannot be a certificate name.
-    #[error("Invalid amphora id {id:?}: expected a DNS label (letters, digits and '-', 1 to 63 characters), such as a UUID")]
+    #[error(
+        "Invalid amphora id {id:?}: expected a DNS label (letters, digits and '-', 1 to 63 characters), such as a UUID"
+    )]
     InvalidAmphoraId {
         /// The rejected id.
         id: String,

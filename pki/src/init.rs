@@ -79,7 +79,10 @@ pub fn init(dir: &PkiDir, opts: &InitOptions, now: OffsetDateTime) -> Result<Ini
     // Loaded (and so checked against the passphrase) even when kept.
     let _server_ca = CaPair::SERVER.ensure(dir, opts, &passphrase, now, &mut pending)?;
     let client_ca = CaPair::CLIENT.ensure(dir, opts, &passphrase, now, &mut pending)?;
-    let client_ca_is_new = pending.files.iter().any(|(f, _)| *f == PkiFile::ClientCaCert);
+    let client_ca_is_new = pending
+        .files
+        .iter()
+        .any(|(f, _)| *f == PkiFile::ClientCaCert);
     if dir.has(PkiFile::ClientCertAndKey) && !opts.force {
         if client_ca_is_new {
             return Err(PkiError::Incomplete {
@@ -147,7 +150,11 @@ pub fn read_passphrase(dir: &PkiDir) -> Result<Option<Passphrase>> {
 }
 
 fn decide_passphrase(dir: &PkiDir, opts: &InitOptions) -> Result<(Passphrase, bool)> {
-    let stored = if opts.force { None } else { read_passphrase(dir)? };
+    let stored = if opts.force {
+        None
+    } else {
+        read_passphrase(dir)?
+    };
     match (stored, &opts.passphrase) {
         (Some(stored), Some(given)) if stored != *given => Err(PkiError::PassphraseConflict {
             path: dir.path(PkiFile::Passphrase),
@@ -284,7 +291,10 @@ mod tests {
         std::fs::remove_file(dir.path(PkiFile::ClientCertAndKey)).unwrap();
         let report = init(&dir, &small(), now).unwrap();
         assert_eq!(report.created, vec![dir.path(PkiFile::ClientCertAndKey)]);
-        assert_eq!(std::fs::read(dir.path(PkiFile::ClientCaCert)).unwrap(), ca_before);
+        assert_eq!(
+            std::fs::read(dir.path(PkiFile::ClientCaCert)).unwrap(),
+            ca_before
+        );
         let client = CertFile::load(&dir.path(PkiFile::ClientCertAndKey)).unwrap();
         let ca = CertFile::load(&dir.path(PkiFile::ClientCaCert)).unwrap();
         client.verify_client_chain(&ca, now).unwrap();

@@ -132,35 +132,61 @@ pub fn inspect(
     let passphrase = passphrase.or(stored.as_ref());
     let server_ca = r.cert(dir, PkiFile::ServerCaCert, "server CA", limits, now);
     let client_ca = r.cert(dir, PkiFile::ClientCaCert, "client CA", limits, now);
-    let client = r.cert(dir, PkiFile::ClientCertAndKey, "client certificate", limits, now);
+    let client = r.cert(
+        dir,
+        PkiFile::ClientCertAndKey,
+        "client certificate",
+        limits,
+        now,
+    );
     for (ca, name) in [(&server_ca, "server CA"), (&client_ca, "client CA")] {
         if let Some(ca) = ca {
             r.outcome(&format!("{name} is a CA"), ca.require_ca());
         }
     }
     if let Some(ca) = &server_ca {
-        r.key_match(ca, &dir.path(PkiFile::ServerCaKey), passphrase, "server CA key", Level::Critical);
+        r.key_match(
+            ca,
+            &dir.path(PkiFile::ServerCaKey),
+            passphrase,
+            "server CA key",
+            Level::Critical,
+        );
     }
     if let Some(ca) = &client_ca {
         // Without it the client certificate cannot be rotated, but nothing breaks today.
-        r.key_match(ca, &dir.path(PkiFile::ClientCaKey), passphrase, "client CA key", Level::Warn);
+        r.key_match(
+            ca,
+            &dir.path(PkiFile::ClientCaKey),
+            passphrase,
+            "client CA key",
+            Level::Warn,
+        );
     }
     if let Some(cert) = &client {
         r.key_match(cert, &cert.path, None, "client key", Level::Critical);
         if let Some(ca) = &client_ca {
-            r.outcome("client certificate chains to the client CA", cert.verify_client_chain(ca, now));
-        }
-    }
-    if let (Some(s), Some(c)) = (&server_ca, &client_ca) {
-        if s.der == c.der {
-            r.add(
-                "two distinct CAs",
-                Level::Warn,
-                "the server CA and the client CA are the same certificate".to_owned(),
+            r.outcome(
+                "client certificate chains to the client CA",
+                cert.verify_client_chain(ca, now),
             );
         }
     }
-    let level = r.findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok);
+    if let (Some(s), Some(c)) = (&server_ca, &client_ca)
+        && s.der == c.der
+    {
+        r.add(
+            "two distinct CAs",
+            Level::Warn,
+            "the server CA and the client CA are the same certificate".to_owned(),
+        );
+    }
+    let level = r
+        .findings
+        .iter()
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Ok);
     PkiReport {
         dir: dir.root().to_owned(),
         certificates: r.certificates,
@@ -262,9 +288,15 @@ impl Inspection {
         let (level, detail) = if days < 0 {
             (Level::Critical, format!("expired on {}", summary.not_after))
         } else if days < limits.crit_days {
-            (Level::Critical, format!("expires in {days} days ({})", summary.not_after))
+            (
+                Level::Critical,
+                format!("expires in {days} days ({})", summary.not_after),
+            )
         } else if days < limits.warn_days {
-            (Level::Warn, format!("expires in {days} days ({})", summary.not_after))
+            (
+                Level::Warn,
+                format!("expires in {days} days ({})", summary.not_after),
+            )
         } else {
             (Level::Ok, format!("valid for {days} more days"))
         };
@@ -283,7 +315,11 @@ impl Inspection {
     ) {
         let check = format!("{name} matches its certificate");
         if !key_path.exists() {
-            self.add(&check, missing_level, format!("{} is missing", key_path.display()));
+            self.add(
+                &check,
+                missing_level,
+                format!("{} is missing", key_path.display()),
+            );
             return;
         }
         let result = pem_io::read(key_path)
@@ -293,7 +329,11 @@ impl Inspection {
     }
 
     fn modes(&mut self, dir: &PkiDir) {
-        let mode = |p: &Path| std::fs::metadata(p).ok().map(|m| m.permissions().mode() & 0o777);
+        let mode = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| m.permissions().mode() & 0o777)
+        };
         if let Some(m) = mode(dir.root()).filter(|m| *m != DIR_MODE) {
             self.add(
                 "directory mode",
@@ -364,7 +404,10 @@ mod tests {
         assert_eq!(verdict(&soon, "client certificate validity"), Level::Warn);
         assert_eq!(verdict(&soon, "server CA validity"), Level::Ok);
         assert_eq!(soon.level, Level::Warn);
-        assert_eq!(verdict(&at(45), "client certificate validity"), Level::Critical);
+        assert_eq!(
+            verdict(&at(45), "client certificate validity"),
+            Level::Critical
+        );
         let expired = at(60);
         assert_eq!(expired.level, Level::Critical);
         assert!(
@@ -397,7 +440,10 @@ mod tests {
         let key = dir.path(PkiFile::ServerCaKey);
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         let report = inspect(&dir, None, Thresholds::default(), now);
-        assert_eq!(verdict(&report, "client CA key matches its certificate"), Level::Warn);
+        assert_eq!(
+            verdict(&report, "client CA key matches its certificate"),
+            Level::Warn
+        );
         assert_eq!(verdict(&report, "secret file mode"), Level::Critical);
         assert_eq!(report.level, Level::Critical);
     }

@@ -14,8 +14,8 @@ use std::str::FromStr;
 use aws_lc_rs::{cipher, pbkdf2, rand};
 use pkcs8::der::asn1::OctetString;
 use pkcs8::der::{Decode, Encode};
-use pkcs8::pkcs5::pbes2::{self, Pbkdf2Prf};
 use pkcs8::pkcs5::EncryptionScheme;
+use pkcs8::pkcs5::pbes2::{self, Pbkdf2Prf};
 use pkcs8::{EncryptedPrivateKeyInfoOwned, EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef};
 use rcgen::KeyPair;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
@@ -149,7 +149,9 @@ pub struct LoadedKey {
 pub fn encrypt_pkcs8_pem(key: &KeyPair, passphrase: &Passphrase) -> Result<String> {
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 16];
-    rand::fill(&mut salt).map_err(|_| PkiError::Crypto { what: "random salt" })?;
+    rand::fill(&mut salt).map_err(|_| PkiError::Crypto {
+        what: "random salt",
+    })?;
     rand::fill(&mut iv).map_err(|_| PkiError::Crypto { what: "random IV" })?;
     let mut derived = [0u8; 32];
     pbkdf2::derive(
@@ -201,7 +203,10 @@ pub fn leaf_key_pem(key: &KeyPair) -> Result<String> {
     let info = PrivateKeyInfoRef::from_der(&pkcs8).map_err(|_| PkiError::Crypto {
         what: "PKCS#8 decoding",
     })?;
-    Ok(pem_io::encode("RSA PRIVATE KEY", info.private_key.as_bytes()))
+    Ok(pem_io::encode(
+        "RSA PRIVATE KEY",
+        info.private_key.as_bytes(),
+    ))
 }
 
 /// Loads the first private key of a PEM file, decrypting it when it is encrypted.
@@ -213,25 +218,32 @@ pub fn load_key(path: &Path, bytes: &[u8], passphrase: Option<&Passphrase>) -> R
     for block in pem_io::blocks(path, bytes)? {
         let (der, encrypted): (PrivateKeyDer<'static>, bool) = match block.tag() {
             "ENCRYPTED PRIVATE KEY" => {
-                let pass = passphrase
-                    .filter(|p| !p.is_empty())
-                    .ok_or_else(|| PkiError::PassphraseRequired {
+                let pass = passphrase.filter(|p| !p.is_empty()).ok_or_else(|| {
+                    PkiError::PassphraseRequired {
                         path: path.to_owned(),
-                    })?;
+                    }
+                })?;
                 let plain = decrypt_pkcs8(path, block.contents(), pass)?;
                 (PrivatePkcs8KeyDer::from(plain).into(), true)
             }
-            "RSA PRIVATE KEY" | "EC PRIVATE KEY"
-                if block.headers().get("Proc-Type").is_some() =>
-            {
+            "RSA PRIVATE KEY" | "EC PRIVATE KEY" if block.headers().get("Proc-Type").is_some() => {
                 return Err(bad(
                     "legacy OpenSSL encryption (Proc-Type) is not supported; convert it with \
                      'openssl pkcs8 -topk8 -v2 aes-256-cbc'",
                 ));
             }
-            "PRIVATE KEY" => (PrivatePkcs8KeyDer::from(block.contents().to_vec()).into(), false),
-            "RSA PRIVATE KEY" => (PrivatePkcs1KeyDer::from(block.contents().to_vec()).into(), false),
-            "EC PRIVATE KEY" => (PrivateSec1KeyDer::from(block.contents().to_vec()).into(), false),
+            "PRIVATE KEY" => (
+                PrivatePkcs8KeyDer::from(block.contents().to_vec()).into(),
+                false,
+            ),
+            "RSA PRIVATE KEY" => (
+                PrivatePkcs1KeyDer::from(block.contents().to_vec()).into(),
+                false,
+            ),
+            "EC PRIVATE KEY" => (
+                PrivateSec1KeyDer::from(block.contents().to_vec()).into(),
+                false,
+            ),
             _ => continue,
         };
         let key = KeyPair::try_from(&der)
@@ -318,11 +330,20 @@ mod tests {
         let path = Path::new("k.pem");
         let loaded = load_key(path, pem.as_bytes(), Some(&pass)).unwrap();
         assert!(loaded.encrypted);
-        assert_eq!(loaded.key.subject_public_key_info(), key.subject_public_key_info());
+        assert_eq!(
+            loaded.key.subject_public_key_info(),
+            key.subject_public_key_info()
+        );
         let wrong = load_key(path, pem.as_bytes(), Some(&Passphrase::new("nope")));
-        assert!(matches!(wrong, Err(PkiError::WrongPassphrase { .. })), "{wrong:?}");
+        assert!(
+            matches!(wrong, Err(PkiError::WrongPassphrase { .. })),
+            "{wrong:?}"
+        );
         let none = load_key(path, pem.as_bytes(), None);
-        assert!(matches!(none, Err(PkiError::PassphraseRequired { .. })), "{none:?}");
+        assert!(
+            matches!(none, Err(PkiError::PassphraseRequired { .. })),
+            "{none:?}"
+        );
     }
 
     #[test]
@@ -332,7 +353,10 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
         let loaded = load_key(Path::new("k.pem"), pem.as_bytes(), None).unwrap();
         assert!(!loaded.encrypted);
-        assert_eq!(loaded.key.subject_public_key_info(), key.subject_public_key_info());
+        assert_eq!(
+            loaded.key.subject_public_key_info(),
+            key.subject_public_key_info()
+        );
     }
 
     #[test]

@@ -35,8 +35,8 @@ pub const CLIENT_CN: &str = "octa-controller";
 /// (OIDs 1.3.6.1.5.5.7.3.1 and .2). Written by hand because rcgen marks EKU
 /// non-critical and Octavia's amphora certificates carry it critical.
 const EKU_SERVER_AND_CLIENT_AUTH: [u8; 22] = [
-    0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01, 0x06, 0x08, 0x2b,
-    0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02,
+    0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01, 0x06, 0x08, 0x2b, 0x06,
+    0x01, 0x05, 0x05, 0x07, 0x03, 0x02,
 ];
 const OID_EXTENDED_KEY_USAGE: &[u64] = &[2, 5, 29, 37];
 
@@ -61,7 +61,14 @@ impl CaRole {
 /// Parameters of a CA certificate.
 pub fn ca(role: CaRole, now: OffsetDateTime, days: u32) -> Result<CertificateParams> {
     let mut p = base(now, days, "CA")?;
-    p.distinguished_name = dn(role.common_name(), true);
+    // A random suffix tells two installs' CAs apart, for operators reading a
+    // certificate and for verifiers (an unknown issuer, not a bad signature).
+    let mut tag = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut tag).map_err(|_| PkiError::Crypto {
+        what: "random CA name",
+    })?;
+    let name = format!("{} {}", role.common_name(), hex::encode(tag));
+    p.distinguished_name = dn(&name, true);
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     p.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,

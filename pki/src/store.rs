@@ -109,7 +109,11 @@ impl PkiDir {
 enum Undo {
     RemoveFile(PathBuf),
     RemoveDir(PathBuf),
-    Restore { path: PathBuf, bytes: Vec<u8>, mode: u32 },
+    Restore {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        mode: u32,
+    },
 }
 
 /// A journal of file writes that puts everything back unless committed.
@@ -304,6 +308,10 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("k")), 0o600);
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "temp file left behind");
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "temp file left behind"
+        );
     }
 }

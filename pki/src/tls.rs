@@ -58,7 +58,10 @@ pub fn certified_key(server_cert_and_key: &Path) -> Result<Arc<CertifiedKey>> {
 }
 
 /// The controller's client configuration.
-pub fn controller_client_config(server_ca: &Path, client_cert_and_key: &Path) -> Result<ClientConfig> {
+pub fn controller_client_config(
+    server_ca: &Path,
+    client_cert_and_key: &Path,
+) -> Result<ClientConfig> {
     let (chain, key) = read_cert_and_key(client_cert_and_key)?;
     ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)
@@ -103,7 +106,9 @@ fn read_roots(path: &Path) -> Result<Arc<RootCertStore>> {
 }
 
 /// Certificates and the unencrypted key of a combined PEM file, in either order.
-fn read_cert_and_key(path: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+fn read_cert_and_key(
+    path: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let bytes = pem_io::read(path)?;
     let blocks = pem_io::blocks(path, &bytes)?;
     let chain = pem_io::certificates(&blocks);

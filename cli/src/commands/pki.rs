@@ -289,7 +289,11 @@ fn show(ui: &Ui, report: &PkiReport) -> anyhow::Result<()> {
         ));
         ui.line(format!("  key          {}", c.key));
         ui.line(format!("  sha256       {}", c.sha256_fingerprint));
-        let ids = if c.key_identifiers { "SKI and AKI" } else { "missing" };
+        let ids = if c.key_identifiers {
+            "SKI and AKI"
+        } else {
+            "missing"
+        };
         ui.line(format!("  key ids      {ids}"));
         let mut usage = c.extended_key_usage.clone();
         if c.is_ca {
