@@ -10,6 +10,7 @@ use crate::cert::CertFile;
 use crate::error::{PkiError, Result};
 use crate::key::{self, Passphrase};
 use crate::pem_io;
+use crate::store::{PkiDir, PkiFile};
 
 /// A CA able to sign.
 #[derive(Debug)]
@@ -40,6 +41,20 @@ impl Ca {
             key: loaded.key,
             key_path: key_path.to_owned(),
         })
+    }
+
+    /// The server CA of a PKI directory, its key opened with `passphrase` or, when
+    /// `None`, with the directory's stored passphrase: what signs amphora certificates.
+    pub fn load_server(dir: &PkiDir, passphrase: Option<&Passphrase>) -> Result<Self> {
+        let stored = match passphrase {
+            Some(_) => None,
+            None => crate::init::read_passphrase(dir)?,
+        };
+        Ca::load(
+            &dir.path(PkiFile::ServerCaCert),
+            &dir.path(PkiFile::ServerCaKey),
+            passphrase.or(stored.as_ref()),
+        )
     }
 
     /// A new self-signed CA with `params`, signed by `key`, to be stored at the paths.

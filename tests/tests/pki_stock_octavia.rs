@@ -165,13 +165,7 @@ async fn stock_agent_accepts_octas_client_certificate_and_refuses_another_ca() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = init(tmp.path(), "pki", KeyType::Rsa4096);
     let rogue = init(tmp.path(), "rogue", KeyType::EcP384);
-    let pass = octa_pki::read_passphrase(&dir).unwrap();
-    let ca = Ca::load(
-        &dir.path(PkiFile::ServerCaCert),
-        &dir.path(PkiFile::ServerCaKey),
-        pass.as_ref(),
-    )
-    .unwrap();
+    let ca = Ca::load_server(&dir, None).unwrap();
     let server_pem = tmp.path().join("server.pem");
     write_amphora_pem(
         &server_pem,

@@ -31,13 +31,7 @@ fn pki(root: &Path, name: &str) -> Pki {
         ..InitOptions::default()
     };
     octa_pki::init(&dir, &opts, now).unwrap();
-    let pass = octa_pki::read_passphrase(&dir).unwrap();
-    let ca = Ca::load(
-        &dir.path(PkiFile::ServerCaCert),
-        &dir.path(PkiFile::ServerCaKey),
-        pass.as_ref(),
-    )
-    .unwrap();
+    let ca = Ca::load_server(&dir, None).unwrap();
     let cert = issue_amphora_cert(&ca, AMPHORA, 30, now).unwrap();
     let server_pem = root.join(format!("{name}-server.pem"));
     write_amphora_pem(&server_pem, &cert, false).unwrap();

@@ -10,7 +10,6 @@ use octa_bootstrap::pki::{
     self, ImportSources, InitOptions, KeyType, Level, Passphrase, PkiDir, PkiReport, Thresholds,
     profile,
 };
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::exit::ExitCode;
@@ -49,19 +48,7 @@ enum PkiCommand {
         force: bool,
     },
     /// Issue an amphora server certificate (certificate and key in one PEM).
-    IssueAmphora {
-        /// The amphora id (a UUID): the certificate's CN and SAN.
-        amphora_id: String,
-        /// Where to write the PEM.
-        #[arg(long)]
-        out: PathBuf,
-        /// Validity, in days.
-        #[arg(long, default_value_t = profile::DEFAULT_AMPHORA_DAYS)]
-        days: u32,
-        /// Replace an existing output file.
-        #[arg(long)]
-        force: bool,
-    },
+    IssueAmphora(IssueAmphoraArgs),
     /// Validate an existing PKI, then copy it into the directory.
     Import {
         /// Server CA certificate.
@@ -103,6 +90,22 @@ enum PkiCommand {
         #[arg(long, default_value_t = profile::DEFAULT_CLIENT_DAYS)]
         days: u32,
     },
+}
+
+/// Arguments of `octa pki issue-amphora`.
+#[derive(Debug, Args)]
+struct IssueAmphoraArgs {
+    /// The amphora id (a UUID): the certificate's CN and SAN.
+    amphora_id: String,
+    /// Where to write the PEM.
+    #[arg(long)]
+    out: PathBuf,
+    /// Validity, in days.
+    #[arg(long, default_value_t = profile::DEFAULT_AMPHORA_DAYS)]
+    days: u32,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
 }
 
 impl PkiArgs {
@@ -150,12 +153,7 @@ pub fn run(args: PkiArgs) -> anyhow::Result<ExitCode> {
             }
             ui.json(&report)?;
         }
-        PkiCommand::IssueAmphora {
-            amphora_id,
-            out,
-            days,
-            force,
-        } => issue_amphora(&ui, &dir, &amphora_id, &out, days, force, now)?,
+        PkiCommand::IssueAmphora(issue) => issue_amphora(&ui, &dir, &issue, now)?,
         PkiCommand::Import {
             server_ca,
             server_ca_key,
@@ -216,40 +214,25 @@ pub fn run(args: PkiArgs) -> anyhow::Result<ExitCode> {
 fn issue_amphora(
     ui: &Ui,
     dir: &PkiDir,
-    amphora_id: &str,
-    out: &std::path::Path,
-    days: u32,
-    force: bool,
+    args: &IssueAmphoraArgs,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    pki::profile::validate_amphora_id(amphora_id)?;
-    let passphrase = match passphrase_from_env() {
-        Some(p) => Some(p),
-        None => pki::read_passphrase(dir)?,
-    };
-    let ca = pki::Ca::load(
-        &dir.path(pki::PkiFile::ServerCaCert),
-        &dir.path(pki::PkiFile::ServerCaKey),
-        passphrase.as_ref(),
-    )?;
-    let cert = pki::issue_amphora_cert(&ca, amphora_id, days, now)?;
-    pki::write_amphora_pem(out, &cert, force)?;
+    // Bad input first: an invalid id is reported even when the CA cannot be loaded.
+    profile::validate_amphora_id(&args.amphora_id)?;
+    let ca = pki::Ca::load_server(dir, passphrase_from_env().as_ref())?;
+    let cert = pki::issue_amphora_cert(&ca, &args.amphora_id, args.days, now)?;
+    pki::write_amphora_pem(&args.out, &cert, args.force)?;
     ui.line(format!(
-        "issued   {} for amphora {amphora_id}, valid until {}",
-        out.display(),
+        "issued   {} for amphora {}, valid until {}",
+        args.out.display(),
+        args.amphora_id,
         rfc3339(cert.not_after)
     ));
-    #[derive(Serialize)]
-    struct Issued<'a> {
-        amphora_id: &'a str,
-        path: &'a std::path::Path,
-        not_after: String,
-    }
-    ui.json(&Issued {
-        amphora_id,
-        path: out,
-        not_after: rfc3339(cert.not_after),
-    })
+    ui.json(&serde_json::json!({
+        "amphora_id": args.amphora_id,
+        "path": args.out,
+        "not_after": rfc3339(cert.not_after),
+    }))
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
