@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Octavia's certificate authorities and certificates.
     Pki(commands::pki::PkiArgs),
+    /// The health-manager interface on br-int.
+    Net(commands::net::NetArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +36,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let (mode, outcome) = match cli.command {
         Command::Pki(args) => (args.output_mode(), commands::pki::run(args)),
+        Command::Net(args) => (args.output_mode(), commands::net::run(args)),
     };
     match outcome {
         Ok(code) => code.into(),

@@ -1,10 +1,24 @@
 //! Host network plumbing, knowing nothing of OpenStack.
 //!
-//! Will own (issue "netplumb: the health-manager interface on br-int"):
-//! - `ovsdb`: an RFC 7047 client (no usable crate exists) and `ensure_internal_port`;
-//! - `link`: rtnetlink operations (MAC, MTU, addresses, up), opened inside a namespace
-//!   through a guard on a dedicated thread;
+//! - `ovsdb`: an RFC 7047 client (no usable crate exists);
+//! - `ovs`: an OVS internal port converged through OVSDB, marked as octa's own;
+//! - `netns`: running netlink work inside a named network namespace;
+//! - `link`: rtnetlink convergence of MAC, MTU, addresses and link state;
 //! - `firewall`: an octa-owned nftables table replaced as one batch;
-//! - `persist`: the boot unit that re-converges the interface and the firewall.
+//! - `persist`: the state file and boot unit that re-converge all of it;
+//! - `plumb`: the composite operations behind `octa net`.
 //!
 //! It must not depend on any other octa crate.
+
+pub mod error;
+pub mod firewall;
+pub mod link;
+pub mod netns;
+pub mod ovs;
+pub mod ovsdb;
+pub mod persist;
+pub mod plumb;
+
+pub(crate) use ovsdb::rows as ovsdb_rows;
+
+pub use error::NetError;

@@ -1,3 +1,4 @@
 //! One file per `octa` subcommand: its clap arguments and its `run`.
 
+pub mod net;
 pub mod pki;

@@ -1,0 +1,304 @@
+//! The JSON-RPC connection to an OVSDB server.
+//!
+//! RFC 7047 sends JSON values back to back with no delimiter: the reader task parses
+//! them from a growing buffer, answers the server's `echo` probes (or the server drops
+//! idle clients), and hands each reply to the request waiting for its id. Every request
+//! has a deadline: a server that never answers is reported, never waited for forever.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Mutex, oneshot};
+use tokio::time::{Instant, sleep, timeout};
+
+use super::ops::Op;
+use crate::error::{NetError, Result};
+
+/// Where the OVSDB server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remote {
+    /// `unix:PATH`
+    Unix(String),
+    /// `tcp:HOST:PORT`
+    Tcp(String),
+}
+
+impl Remote {
+    /// Parses `unix:PATH` or `tcp:HOST:PORT`.
+    pub fn parse(remote: &str) -> Result<Self> {
+        let bad = || NetError::BadRemote {
+            remote: remote.to_owned(),
+        };
+        if let Some(path) = remote.strip_prefix("unix:") {
+            return if path.is_empty() {
+                Err(bad())
+            } else {
+                Ok(Remote::Unix(path.to_owned()))
+            };
+        }
+        if let Some(addr) = remote.strip_prefix("tcp:") {
+            let ok = addr
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+            return if ok {
+                Ok(Remote::Tcp(addr.to_owned()))
+            } else {
+                Err(bad())
+            };
+        }
+        Err(bad())
+    }
+}
+
+impl std::fmt::Display for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Remote::Unix(p) => write!(f, "unix:{p}"),
+            Remote::Tcp(a) => write!(f, "tcp:{a}"),
+        }
+    }
+}
+
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+
+/// A connection to one OVSDB server, database `Open_vSwitch`.
+pub struct Ovsdb {
+    remote: Remote,
+    writer: Arc<Mutex<Writer>>,
+    pending: Pending,
+    next_id: AtomicU64,
+    writes: AtomicU64,
+    request_timeout: Duration,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Ovsdb {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Ovsdb {
+    /// Connects, retrying with exponential backoff (50 ms doubling to 1 s) until
+    /// `deadline` has passed: ovsdb-server may be starting up.
+    pub async fn connect(remote: &Remote, deadline: Duration) -> Result<Self> {
+        let end = Instant::now() + deadline;
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match Self::connect_once(remote).await {
+                Ok(conn) => return Ok(conn),
+                Err(source) if Instant::now() + backoff >= end => {
+                    return Err(NetError::Connect {
+                        remote: remote.to_string(),
+                        source,
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!("OVSDB {remote} not reachable yet ({e}); retrying");
+                    sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    async fn connect_once(remote: &Remote) -> std::io::Result<Self> {
+        let (read, write): (Box<dyn AsyncRead + Send + Unpin>, Writer) = match remote {
+            Remote::Unix(path) => {
+                let (r, w) = tokio::net::UnixStream::connect(path).await?.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Remote::Tcp(addr) => {
+                let (r, w) = tokio::net::TcpStream::connect(addr).await?.into_split();
+                (Box::new(r), Box::new(w))
+            }
+        };
+        let writer = Arc::new(Mutex::new(write));
+        let pending: Pending = Arc::default();
+        let reader = tokio::spawn(read_loop(read, writer.clone(), pending.clone()));
+        Ok(Ovsdb {
+            remote: remote.clone(),
+            writer,
+            pending,
+            next_id: AtomicU64::new(1),
+            writes: AtomicU64::new(0),
+            request_timeout: Duration::from_secs(10),
+            reader,
+        })
+    }
+
+    /// The remote this connection talks to.
+    pub fn remote(&self) -> &Remote {
+        &self.remote
+    }
+
+    /// How many transactions with a write this connection has sent: what a test uses to
+    /// prove that a converged run writes nothing.
+    pub fn write_transactions(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    /// Runs a transaction on `Open_vSwitch`; fails if any operation failed (the server
+    /// then rolled the whole transaction back).
+    pub async fn transact(&self, ops: &[Op]) -> Result<Vec<Value>> {
+        let mut params = vec![json!("Open_vSwitch")];
+        params.extend(ops.iter().map(Op::to_json));
+        if ops.iter().any(Op::writes) {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        let reply = self.request("transact", Value::Array(params)).await?;
+        let results = reply.as_array().cloned().unwrap_or_default();
+        for (n, result) in results.iter().enumerate() {
+            if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
+                let details = result.get("details").and_then(Value::as_str).unwrap_or("");
+                let op = ops
+                    .get(n)
+                    .map(|o| o.to_json()["op"].to_string())
+                    .unwrap_or_default();
+                return Err(NetError::Transaction {
+                    remote: self.remote.to_string(),
+                    details: format!("operation {n} ({op}): {err} {details}")
+                        .trim()
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(results)
+    }
+
+    /// The rows of one `select`.
+    pub async fn select(&self, op: Op) -> Result<Vec<Value>> {
+        let results = self.transact(&[op]).await?;
+        Ok(rows(results.first()))
+    }
+
+    async fn request(&self, method: &str, params: Value) -> Result<Value> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().await.insert(id, tx);
+        let text = json!({"method": method, "params": params, "id": id}).to_string();
+        let sent = self.writer.lock().await.write_all(text.as_bytes()).await;
+        if let Err(e) = sent {
+            self.pending.lock().await.remove(&id);
+            return Err(self.protocol(format!("write failed: {e}")));
+        }
+        let reply = match timeout(self.request_timeout, rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => return Err(self.protocol("the server closed the connection".to_owned())),
+            Err(_) => {
+                self.pending.lock().await.remove(&id);
+                return Err(NetError::Timeout {
+                    what: format!("OVSDB {} to answer {method}", self.remote),
+                    secs: self.request_timeout.as_secs(),
+                });
+            }
+        };
+        match reply.get("error").filter(|e| !e.is_null()) {
+            Some(err) => Err(self.protocol(format!("{method} answered {err}"))),
+            None => Ok(reply.get("result").cloned().unwrap_or(Value::Null)),
+        }
+    }
+
+    fn protocol(&self, reason: String) -> NetError {
+        NetError::Protocol {
+            remote: self.remote.to_string(),
+            reason,
+        }
+    }
+}
+
+/// The rows of a select result.
+pub fn rows(result: Option<&Value>) -> Vec<Value> {
+    result
+        .and_then(|r| r.get("rows"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn read_loop(
+    mut read: Box<dyn AsyncRead + Send + Unpin>,
+    writer: Arc<Mutex<Writer>>,
+    pending: Pending,
+) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match read.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        let mut consumed = 0;
+        let mut stream = serde_json::Deserializer::from_slice(&buf).into_iter::<Value>();
+        loop {
+            match stream.next() {
+                Some(Ok(message)) => {
+                    consumed = stream.byte_offset();
+                    dispatch(message, &writer, &pending).await;
+                }
+                Some(Err(e)) if e.is_eof() => break,
+                Some(Err(e)) => {
+                    tracing::warn!("OVSDB sent malformed JSON ({e}); closing");
+                    pending.lock().await.clear();
+                    return;
+                }
+                None => break,
+            }
+        }
+        buf.drain(..consumed);
+    }
+    // Dropping the senders wakes every waiting request with "connection closed".
+    pending.lock().await.clear();
+}
+
+async fn dispatch(message: Value, writer: &Arc<Mutex<Writer>>, pending: &Pending) {
+    match message.get("method").and_then(Value::as_str) {
+        // Inactivity probe: the server disconnects clients that do not answer.
+        Some("echo") => {
+            let reply = json!({"id": message["id"], "result": message["params"], "error": null});
+            let _ = writer
+                .lock()
+                .await
+                .write_all(reply.to_string().as_bytes())
+                .await;
+        }
+        Some(_) => {} // notifications (update, locked, ...) are not used
+        None => {
+            if let Some(id) = message.get("id").and_then(Value::as_u64)
+                && let Some(tx) = pending.lock().await.remove(&id)
+            {
+                let _ = tx.send(message);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remotes_parse_or_say_what_is_accepted() {
+        assert_eq!(
+            Remote::parse("unix:/run/db.sock").unwrap(),
+            Remote::Unix("/run/db.sock".into())
+        );
+        assert_eq!(
+            Remote::parse("tcp:127.0.0.1:6640").unwrap(),
+            Remote::Tcp("127.0.0.1:6640".into())
+        );
+        for bad in ["", "unix:", "tcp:127.0.0.1", "ssl:x:1", "/run/db.sock"] {
+            let err = Remote::parse(bad).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("expected unix:PATH or tcp:HOST:PORT"),
+                "{err}"
+            );
+        }
+    }
+}
