@@ -99,7 +99,7 @@ impl InternalPortSpec {
             "type": "internal",
             "external_ids": map(self.external_ids()),
             "mac": self.mac,
-            "mtu_request": self.mtu.map_or_else(|| set(vec![]), |m| json!(m)),
+            "mtu_request": self.mtu.map_or_else(|| set(&[]), |m| json!(m)),
         })
     }
 
@@ -298,7 +298,7 @@ async fn create(db: &Ovsdb, spec: &InternalPortSpec) -> Result<()> {
         Op::Mutate {
             table: "Bridge",
             where_: by_name(&spec.bridge),
-            mutations: json!([["ports", "insert", set(vec![named_uuid("port")])]]),
+            mutations: json!([["ports", "insert", set(&[named_uuid("port")])]]),
         },
         next_cfg(),
         Op::Comment(format!("octa: plumb {} on {}", spec.name, spec.bridge)),
@@ -375,7 +375,7 @@ pub async fn ensure_internal_port_absent(
         Op::Mutate {
             table: "Bridge",
             where_: json!([]),
-            mutations: json!([["ports", "delete", set(vec![uuid(&port_id)])]]),
+            mutations: json!([["ports", "delete", set(&[uuid(&port_id)])]]),
         },
         next_cfg(),
         Op::Comment(format!("octa: unplumb {name}")),
@@ -459,12 +459,12 @@ mod tests {
             "mac": "fa:16:3e:00:00:01",
             "mtu_request": 1450,
             "ofport": 3,
-            "error": set(vec![]),
+            "error": set(&[]),
         });
         assert!(s.drift(&observe_row(&row)).is_empty());
         let mut bad = row.clone();
         bad["mac"] = json!("fa:16:3e:00:00:02");
-        bad["mtu_request"] = set(vec![]);
+        bad["mtu_request"] = set(&[]);
         assert_eq!(s.drift(&observe_row(&bad)), ["mac", "mtu_request"]);
     }
 }

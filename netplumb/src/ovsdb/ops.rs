@@ -107,7 +107,7 @@ impl Op {
 }
 
 /// `["set", [...]]`
-pub fn set(items: Vec<Value>) -> Value {
+pub fn set(items: &[Value]) -> Value {
     json!(["set", items])
 }
 
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(map_get(&m, "iface-id").as_deref(), Some("p1"));
         assert_eq!(map_get(&m, "nope"), None);
         assert_eq!(atom_str(&json!("internal")).as_deref(), Some("internal"));
-        assert_eq!(atom_str(&set(vec![])), None);
+        assert_eq!(atom_str(&set(&[])), None);
         assert_eq!(set_atoms(&json!(["set", [1, 2]])).len(), 2);
         assert_eq!(set_atoms(&json!(["uuid", "x"])), vec![json!(["uuid", "x"])]);
         assert!(!Op::Comment("x".into()).writes());
