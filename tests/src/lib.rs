@@ -9,6 +9,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+pub mod ovs;
+
 /// Path of a binary built from this workspace (`octa`, `octa-control`, `octa-agent`).
 ///
 /// Test executables live in `<target>/<profile>/deps/`; the workspace's binaries are
