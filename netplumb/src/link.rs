@@ -156,6 +156,7 @@ fn address_of(msg: &AddressMessage) -> Option<IpAddr> {
 /// Waits until the kernel has the netdev `name` (ovs-vswitchd creates it asynchronously).
 pub async fn wait_for_link(handle: &Handle, name: &str, deadline: Duration) -> Result<()> {
     let end = Instant::now() + deadline;
+    let mut pause = Duration::from_millis(2);
     while get_link(handle, name).await?.is_none() {
         if Instant::now() >= end {
             return Err(NetError::Timeout {
@@ -165,7 +166,8 @@ pub async fn wait_for_link(handle: &Handle, name: &str, deadline: Duration) -> R
                 secs: deadline.as_secs(),
             });
         }
-        sleep(Duration::from_millis(50)).await;
+        sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
     Ok(())
 }

@@ -386,6 +386,8 @@ pub async fn ensure_internal_port_absent(
 /// Waits until ovs-vswitchd has given the interface an OpenFlow port number.
 pub async fn wait_ofport(db: &Ovsdb, name: &str, deadline: Duration) -> Result<i64> {
     let end = Instant::now() + deadline;
+    // vswitchd usually answers within milliseconds: poll fast first, then back off.
+    let mut pause = Duration::from_millis(2);
     loop {
         let seen = observe_port(db, name).await?;
         match seen.as_ref().and_then(|s| s.ofport) {
@@ -406,7 +408,10 @@ pub async fn wait_ofport(db: &Ovsdb, name: &str, deadline: Duration) -> Result<i
                     secs: deadline.as_secs(),
                 });
             }
-            _ => sleep(Duration::from_millis(50)).await,
+            _ => {
+                sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
         }
     }
 }

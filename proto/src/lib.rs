@@ -1,5 +1,8 @@
 //! Wire types only, no I/O.
 //!
-//! Will own: the amphora API 1.0 request and response bodies, the heartbeat envelope
-//! (zlib + HMAC-SHA256, message version 3), the Octavia v2 API resources and the error
-//! bodies (see `octavia-protocol.md`). It depends on no other octa crate.
+//! Owns today: `heartbeat`, the amphora heartbeat (message version 3) and its envelope
+//! (zlib + HMAC-SHA256). Will own: the amphora API 1.0 request and response bodies, the
+//! Octavia v2 API resources and the error bodies (see `octavia-protocol.md`). It depends
+//! on no other octa crate.
+
+pub mod heartbeat;
