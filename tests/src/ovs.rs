@@ -38,6 +38,8 @@ impl OvsSandbox {
             Command::new("ovsdb-server")
                 .arg(d.join("conf.db"))
                 .arg(format!("--remote=punix:{}", d.join("db.sock").display()))
+                // Listen on the Manager table's remotes too, as a packaged OVS does.
+                .arg("--remote=db:Open_vSwitch,Open_vSwitch,manager_options")
                 .arg(format!(
                     "--pidfile={}",
                     d.join("ovsdb-server.pid").display()
