@@ -1,7 +1,18 @@
-//! octa's amphora agent.
+//! octa's amphora agent, wire-compatible with stock Octavia's (Zed).
 //!
-//! Will own (issue "`octa-agent` ..."): the amphora API 1.0 over mTLS, haproxy
-//! management and the heartbeat sender, with host effects behind a `Host` trait. It may
-//! depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
-//! openstack_sdk or sqlx: it ships inside the amphora. The `octa-agent` binary arrives
-//! with the API.
+//! Owns today: reading the stock `amphora-agent.conf` (`config`), mutual TLS with a
+//! certificate swappable without restart (`tls`), the read-only part of the amphora API
+//! 1.0 with stock bodies (`api`: discovery, info, details, listeners, 404/405), the
+//! heartbeat sender (`heartbeat`), and host facts behind `Host` (`host`).
+//! Still to come (issue "octa-agent"): haproxy management behind `Host`, config, cert,
+//! plug and rotation routes, stats-based heartbeats.
+//!
+//! It may depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
+//! openstack_sdk or sqlx: it ships inside the amphora.
+
+pub mod api;
+pub mod config;
+pub mod heartbeat;
+pub mod host;
+pub mod server;
+pub mod tls;

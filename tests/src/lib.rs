@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+pub mod https;
 pub mod ovs;
 
 /// Path of a binary built from this workspace (`octa`, `octa-control`, `octa-agent`).

@@ -18,9 +18,6 @@ use octa_pki::{
 };
 use octa_tests::{lab_var, require_root, run_ok};
 use time::OffsetDateTime;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
 const AMPHORA: &str = "3b9f1c52-7e0a-4d7b-8c11-8f2a6a0e5d43";
 
@@ -130,32 +127,9 @@ impl Drop for StockAgent {
     }
 }
 
-/// `GET path` over mutual TLS with octa's controller configuration; status and body.
+/// `GET path` over mutual TLS with `config`, expecting the amphora id as server name.
 async fn get(config: rustls::ClientConfig, port: u16, path: &str) -> Result<(u16, String), String> {
-    let tcp = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let name = tls::amphora_server_name(AMPHORA).unwrap();
-    let mut stream = TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| e.to_string())?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {AMPHORA}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    // The agent may close without close_notify; what was read until then is the answer.
-    let _ = stream.read_to_end(&mut response).await;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("no HTTP status in {text:?}"))?;
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    Ok((status, body))
+    octa_tests::https::request(Arc::new(config), port, AMPHORA, "GET", path).await
 }
 
 #[tokio::test]

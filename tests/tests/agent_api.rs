@@ -1,0 +1,289 @@
+//! octa-agent over real mTLS, side by side with the lab's stock Octavia agent: the same
+//! requests get the same status codes and the same JSON keys (a differential test);
+//! clients without a certificate or from another CA cannot complete the handshake; its
+//! heartbeats decode with stock Octavia's `unwrap_envelope` and with octa's decoder.
+
+// Test helpers outside #[test] fns unwrap too: a panic is the test failing.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use octa_pki::{
+    Ca, InitOptions, KeyType, PkiDir, PkiFile, issue_amphora_cert, tls, write_amphora_pem,
+};
+use octa_tests::https::request;
+use octa_tests::{lab_var, workspace_bin};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+const AMPHORA: &str = "8c0e4d2b-6f1a-4e3c-9b7d-5a2f1e0d3c4b";
+const KEY: &str = "agent-test-heartbeat-key";
+
+/// An octa-agent process with its own PKI and config, killed on drop.
+struct OctaAgent {
+    child: Child,
+    port: u16,
+    pki: PkiDir,
+    _dir: tempfile::TempDir,
+    heartbeats: UdpSocket,
+}
+
+impl OctaAgent {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = PkiDir::new(dir.path().join("pki"));
+        let opts = InitOptions {
+            key_type: KeyType::EcP384,
+            ..InitOptions::default()
+        };
+        octa_pki::init(&pki, &opts, OffsetDateTime::now_utc()).unwrap();
+        let ca = Ca::load_server(&pki, None).unwrap();
+        let server_pem = dir.path().join("server.pem");
+        write_amphora_pem(
+            &server_pem,
+            &issue_amphora_cert(&ca, AMPHORA, 30, OffsetDateTime::now_utc()).unwrap(),
+            false,
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let heartbeats = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let conf = dir.path().join("amphora-agent.conf");
+        std::fs::write(&conf, format!(
+            "[DEFAULT]\ndebug = True\n[haproxy_amphora]\nbase_path = {base}\nbind_host = 127.0.0.1\nbind_port = {port}\n\
+             respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
+             heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
+             agent_tls_protocol = TLSv1.2\n",
+            base = dir.path().display(), hm = heartbeats.local_addr().unwrap(),
+            ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
+        )).unwrap();
+        let child = Command::new(workspace_bin("octa-agent"))
+            .arg("--config-file")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let agent = OctaAgent {
+            child,
+            port,
+            pki,
+            _dir: dir,
+            heartbeats,
+        };
+        let end = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < end, "octa-agent did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        agent
+    }
+
+    fn controller(&self) -> Arc<rustls::ClientConfig> {
+        Arc::new(
+            tls::controller_client_config(
+                &self.pki.path(PkiFile::ServerCaCert),
+                &self.pki.path(PkiFile::ClientCertAndKey),
+            )
+            .unwrap(),
+        )
+    }
+}
+
+impl Drop for OctaAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The JSON "shape": object keys (recursively one level), or the array/scalar kind.
+fn shape(body: &str) -> String {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(map)) => format!("object {:?}", map.keys().collect::<BTreeSet<_>>()),
+        Ok(Value::Array(items)) => format!("array of {}", items.len()),
+        Ok(other) => format!("scalar {other}"),
+        Err(_) => format!("not JSON: {body:?}"),
+    }
+}
+
+#[tokio::test]
+async fn octa_agent_answers_like_the_stock_agent() {
+    let certs = lab_var("OCTA_AGENT_CERTS");
+    let stock_id = lab_var("OCTA_AMPHORA_ID");
+    let stock_port: u16 = lab_var("OCTA_AGENT_URL")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stock = Arc::new(
+        tls::controller_client_config(
+            &Path::new(&certs).join("server_ca.pem"),
+            &Path::new(&certs).join("client.pem"),
+        )
+        .unwrap(),
+    );
+    let agent = OctaAgent::start();
+    let ours = agent.controller();
+    for (method, path) in [
+        ("GET", "/"),
+        ("GET", "//"),
+        ("GET", "/1.0/info"),
+        ("GET", "/1.0/details"),
+        ("GET", "/1.0/listeners"),
+        ("GET", "/1.0/no-such-route"),
+        ("GET", "/2.0/info"),
+        ("POST", "/1.0/info"),
+        ("DELETE", "/"),
+    ] {
+        let theirs = request(stock.clone(), stock_port, &stock_id, method, path)
+            .await
+            .unwrap();
+        let mine = request(ours.clone(), agent.port, AMPHORA, method, path)
+            .await
+            .unwrap();
+        assert_eq!(
+            mine.0, theirs.0,
+            "{method} {path}: status differs (stock body {})",
+            theirs.1
+        );
+        assert_eq!(
+            shape(&mine.1),
+            shape(&theirs.1),
+            "{method} {path}: JSON keys differ"
+        );
+        if theirs.0 >= 400 || path.ends_with('/') {
+            assert_eq!(mine.1, theirs.1, "{method} {path}: body differs");
+        }
+    }
+    let (_, info) = request(ours, agent.port, AMPHORA, "GET", "/1.0/info")
+        .await
+        .unwrap();
+    let info: Value = serde_json::from_str(&info).unwrap();
+    let version = info["haproxy_version"].as_str().unwrap();
+    assert!(
+        version
+            .split('.')
+            .take(2)
+            .all(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit())),
+        "{version}"
+    );
+}
+
+#[tokio::test]
+async fn clients_without_a_certificate_or_from_another_ca_are_refused() {
+    let agent = OctaAgent::start();
+    let rogue_dir = tempfile::tempdir().unwrap();
+    let rogue = PkiDir::new(rogue_dir.path());
+    octa_pki::init(
+        &rogue,
+        &InitOptions {
+            key_type: KeyType::EcP384,
+            ..InitOptions::default()
+        },
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let other_ca = Arc::new(
+        tls::controller_client_config(
+            &agent.pki.path(PkiFile::ServerCaCert),
+            &rogue.path(PkiFile::ClientCertAndKey),
+        )
+        .unwrap(),
+    );
+    let refused = request(other_ca, agent.port, AMPHORA, "GET", "/1.0/info").await;
+    assert!(
+        refused.is_err(),
+        "a client certificate from another CA got {refused:?}"
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    roots
+        .add(
+            rustls::pki_types::CertificateDer::from_pem_file(agent.pki.path(PkiFile::ServerCaCert))
+                .unwrap(),
+        )
+        .unwrap();
+    let anonymous = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let refused = request(anonymous, agent.port, AMPHORA, "GET", "/1.0/info").await;
+    assert!(
+        refused.is_err(),
+        "a client without certificate got {refused:?}"
+    );
+    // And the agent still serves a proper client afterwards.
+    assert_eq!(
+        request(agent.controller(), agent.port, AMPHORA, "GET", "/")
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+}
+
+#[test]
+fn heartbeats_decode_with_stock_octavia_and_with_octa() {
+    lab_var("OCTA_LAB_DIR");
+    let agent = OctaAgent::start();
+    agent
+        .heartbeats
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut seqs = Vec::new();
+    let mut last = Vec::new();
+    for _ in 0..2 {
+        let (n, _) = agent
+            .heartbeats
+            .recv_from(&mut buf)
+            .expect("a heartbeat within 5 s (interval 1 s)");
+        last = buf[..n].to_vec();
+        let message = octa_proto::heartbeat::unwrap(&last, KEY.as_bytes()).unwrap();
+        assert_eq!(message.id, AMPHORA);
+        assert_eq!(message.ver, 3);
+        seqs.push(message.seq);
+    }
+    assert_eq!(seqs[1], seqs[0] + 1, "seq increments per message");
+    let script = "import sys, json\nfrom octavia.amphorae.backends.health_daemon import status_message\n\
+                  print(json.dumps(status_message.unwrap_envelope(sys.stdin.buffer.read(), sys.argv[1])))\n";
+    let run = |key: &str| {
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-c", script, key])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&last).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let ok = run(KEY);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let decoded: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(decoded["id"], AMPHORA);
+    assert!(
+        !run("wrong-key").status.success(),
+        "stock Octavia accepted a wrong key"
+    );
+}
