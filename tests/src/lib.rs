@@ -66,3 +66,27 @@ pub fn run_ok(cmd: &mut Command) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Stock Octavia's own `status_message.unwrap_envelope(datagram, key)` (python3-octavia,
+/// which the lab installs), run on `datagram`: stdout is the decoded JSON on success.
+pub fn stock_unwrap_envelope(datagram: &[u8], key: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let script = "import sys, json\n\
+                  from octavia.amphorae.backends.health_daemon import status_message\n\
+                  print(json.dumps(status_message.unwrap_envelope(sys.stdin.buffer.read(), sys.argv[1])))\n";
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", script, key])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3-octavia (the lab installs it)");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(datagram)
+        .expect("write the datagram to python");
+    child.wait_with_output().expect("python3 ran")
+}

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -261,19 +260,7 @@ fn heartbeats_decode_with_stock_octavia_and_with_octa() {
         seqs.push(message.seq);
     }
     assert_eq!(seqs[1], seqs[0] + 1, "seq increments per message");
-    let script = "import sys, json\nfrom octavia.amphorae.backends.health_daemon import status_message\n\
-                  print(json.dumps(status_message.unwrap_envelope(sys.stdin.buffer.read(), sys.argv[1])))\n";
-    let run = |key: &str| {
-        let mut child = Command::new("/usr/bin/python3")
-            .args(["-c", script, key])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(&last).unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let run = |key: &str| octa_tests::stock_unwrap_envelope(&last, key);
     let ok = run(KEY);
     assert!(
         ok.status.success(),

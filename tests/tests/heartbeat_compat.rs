@@ -5,13 +5,11 @@
 // Test helpers outside #[test] fns unwrap too: a panic is the test failing.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
 use std::net::UdpSocket;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use octa_proto::heartbeat::{self, EnvelopeError, Heartbeat};
-use octa_tests::lab_var;
+use octa_tests::{lab_var, stock_unwrap_envelope};
 
 #[test]
 fn octa_decodes_the_stock_agents_heartbeats() {
@@ -37,22 +35,6 @@ fn octa_decodes_the_stock_agents_heartbeats() {
     );
 }
 
-fn stock_unwrap(datagram: &[u8], key: &str) -> std::process::Output {
-    let script = "import sys, json\n\
-                  from octavia.amphorae.backends.health_daemon import status_message\n\
-                  data = sys.stdin.buffer.read()\n\
-                  print(json.dumps(status_message.unwrap_envelope(data, sys.argv[1])))\n";
-    let mut child = Command::new("/usr/bin/python3")
-        .args(["-c", script, key])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3-octavia (the lab installs it)");
-    child.stdin.take().unwrap().write_all(datagram).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn stock_octavia_decodes_octas_heartbeats() {
     lab_var("OCTA_LAB_DIR");
@@ -64,7 +46,7 @@ fn stock_octavia_decodes_octas_heartbeats() {
         pools: Default::default(),
     };
     let datagram = heartbeat::wrap(&message, b"the-key");
-    let out = stock_unwrap(&datagram, "the-key");
+    let out = stock_unwrap_envelope(&datagram, "the-key");
     assert!(
         out.status.success(),
         "{}",
@@ -74,7 +56,7 @@ fn stock_octavia_decodes_octas_heartbeats() {
     assert_eq!(decoded["id"], "5b1e9c7a-0d3f-4a2b-9c8d-7e6f5a4b3c2d");
     assert_eq!(decoded["seq"], 42);
     assert_eq!(decoded["ver"], 3);
-    let refused = stock_unwrap(&datagram, "another-key");
+    let refused = stock_unwrap_envelope(&datagram, "another-key");
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("InvalidHMACException"),

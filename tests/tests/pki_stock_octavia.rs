@@ -35,6 +35,21 @@ fn init(root: &Path, name: &str, key_type: KeyType) -> PkiDir {
     dir
 }
 
+/// `stock-certgen.py`: python3-octavia's local_cert_generator with `dir`'s server CA.
+fn stock_certgen(dir: &PkiDir, passphrase: &Path, out: &Path) -> Command {
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg(lab_script("stock-certgen.py"))
+        .arg("--ca-cert")
+        .arg(dir.path(PkiFile::ServerCaCert))
+        .arg("--ca-key")
+        .arg(dir.path(PkiFile::ServerCaKey))
+        .arg("--passphrase-file")
+        .arg(passphrase)
+        .args(["--cn", AMPHORA, "--out"])
+        .arg(out);
+    cmd
+}
+
 #[test]
 fn octavias_own_generator_signs_with_octas_server_ca() {
     lab_var("OCTA_LAB_DIR");
@@ -42,18 +57,11 @@ fn octavias_own_generator_signs_with_octas_server_ca() {
     // The default RSA-4096 CA, exactly as `octa pki init` makes it.
     let dir = init(tmp.path(), "pki", KeyType::Rsa4096);
     let out = tmp.path().join("stock-amp.pem");
-    run_ok(
-        Command::new("/usr/bin/python3")
-            .arg(lab_script("stock-certgen.py"))
-            .arg("--ca-cert")
-            .arg(dir.path(PkiFile::ServerCaCert))
-            .arg("--ca-key")
-            .arg(dir.path(PkiFile::ServerCaKey))
-            .arg("--passphrase-file")
-            .arg(dir.path(PkiFile::Passphrase))
-            .args(["--cn", AMPHORA, "--out"])
-            .arg(&out),
-    );
+    run_ok(&mut stock_certgen(
+        &dir,
+        &dir.path(PkiFile::Passphrase),
+        &out,
+    ));
     let verify = run_ok(
         Command::new("openssl")
             .arg("verify")
@@ -72,16 +80,7 @@ fn octavias_own_generator_signs_with_octas_server_ca() {
     // And Octavia refuses the key with a wrong passphrase: the check above is not vacuous.
     let wrong = tmp.path().join("wrong.pass");
     std::fs::write(&wrong, "not-the-passphrase\n").unwrap();
-    let refused = Command::new("/usr/bin/python3")
-        .arg(lab_script("stock-certgen.py"))
-        .arg("--ca-cert")
-        .arg(dir.path(PkiFile::ServerCaCert))
-        .arg("--ca-key")
-        .arg(dir.path(PkiFile::ServerCaKey))
-        .arg("--passphrase-file")
-        .arg(&wrong)
-        .args(["--cn", AMPHORA, "--out"])
-        .arg(tmp.path().join("x.pem"))
+    let refused = stock_certgen(&dir, &wrong, &tmp.path().join("x.pem"))
         .output()
         .unwrap();
     assert!(
