@@ -16,6 +16,8 @@ pub struct AgentConfig {
     pub bind_port: u16,
     /// `[haproxy_amphora] base_path` (default `/var/lib/octavia`).
     pub base_path: PathBuf,
+    /// `[haproxy_amphora] base_cert_dir` (default `/var/lib/octavia/certs`).
+    pub base_cert_dir: PathBuf,
     /// `[haproxy_amphora] haproxy_cmd` (default `/usr/sbin/haproxy`).
     pub haproxy_cmd: PathBuf,
     /// `[amphora_agent] agent_server_ca`: the client CA.
@@ -144,6 +146,7 @@ impl AgentConfig {
                 .to_owned(),
             bind_port,
             base_path: path_or("haproxy_amphora", "base_path", "/var/lib/octavia"),
+            base_cert_dir: path_or("haproxy_amphora", "base_cert_dir", "/var/lib/octavia/certs"),
             haproxy_cmd: path_or("haproxy_amphora", "haproxy_cmd", "/usr/sbin/haproxy"),
             server_ca: path_or(
                 "amphora_agent",

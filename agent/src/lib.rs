@@ -2,16 +2,18 @@
 //!
 //! Owns today: reading the stock `amphora-agent.conf` (`config`), mutual TLS with a
 //! certificate swappable without restart (`tls`), the read-only part of the amphora API
-//! 1.0 with stock bodies (`api`: discovery, info, details, listeners, 404/405), the
+//! 1.0 with stock bodies (`api`: discovery, info, details, listeners, certificates,
+//! server-certificate rotation, config update, 404/405), uploaded files (`files`), the
 //! heartbeat sender (`heartbeat`), and host facts behind `Host` (`host`).
-//! Still to come (issue "octa-agent"): haproxy management behind `Host`, config, cert,
-//! plug and rotation routes, stats-based heartbeats.
+//! Still to come (issue "octa-agent"): haproxy management behind `Host` (config upload,
+//! start/stop/reload, listeners), VIP and member plugging, stats-based heartbeats.
 //!
 //! It may depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
 //! openstack_sdk or sqlx: it ships inside the amphora.
 
 pub mod api;
 pub mod config;
+pub mod files;
 pub mod heartbeat;
 pub mod host;
 pub mod server;

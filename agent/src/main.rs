@@ -30,21 +30,31 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = AgentConfig::load(&args.config_file)?;
     let cert = tls::SwappableCert::load(&config.server_cert)?;
-    let tls_config = tls::server_config(&config.server_cert, &config.server_ca, cert)?;
+    let tls_config = tls::server_config(&config.server_cert, &config.server_ca, cert.clone())?;
     let addr = config.bind_addr()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("Cannot listen on {addr}"))?;
     tracing::info!("amphora agent {} listening on {addr}", config.amphora_id);
-    let app = api::router(Arc::new(api::AppState {
+    if config.controllers.is_empty() {
+        tracing::warn!(
+            "controller_ip_port_list is empty: no heartbeats until PUT /1.0/config sets it"
+        );
+    }
+    let (heartbeat_tx, heartbeat_rx) =
+        tokio::sync::watch::channel(heartbeat::HeartbeatSettings::from(&config));
+    let state = api::AppState {
         host: Box::new(SystemHost),
-    }));
-    let beats = heartbeat::run(
-        config.amphora_id.clone(),
-        config.controllers.clone(),
-        config.heartbeat_key.clone(),
-        config.heartbeat_interval,
+        base_cert_dir: config.base_cert_dir.clone(),
+        server_cert: config.server_cert.clone(),
+        tls_cert: cert,
+        config_file: args.config_file.clone(),
+        heartbeat: heartbeat_tx,
+    };
+    let app = api::router(Arc::new(state));
+    tokio::join!(
+        server::serve(listener, tls_config, app),
+        heartbeat::run(heartbeat_rx)
     );
-    tokio::join!(server::serve(listener, tls_config, app), beats);
     Ok(())
 }

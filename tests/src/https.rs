@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-/// Status and body of one exchange, or the TLS/IO error as text.
+/// Status and body of one exchange without a request body, or the error as text.
 pub async fn request(
     config: Arc<rustls::ClientConfig>,
     port: u16,
@@ -16,6 +16,40 @@ pub async fn request(
     method: &str,
     path: &str,
 ) -> Result<(u16, String), String> {
+    let reply = exchange(config, port, server_name, method, path, b"").await?;
+    Ok((reply.status, reply.body))
+}
+
+/// One response.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// Body text.
+    pub body: String,
+}
+
+impl Reply {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request with `body`; the full reply, or the TLS/IO error as text.
+pub async fn exchange(
+    config: Arc<rustls::ClientConfig>,
+    port: u16,
+    server_name: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<Reply, String> {
     let tcp = TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| e.to_string())?;
@@ -26,12 +60,14 @@ pub async fn request(
         .await
         .map_err(|e| e.to_string())?;
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {server_name}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {server_name}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
     );
     stream
         .write_all(head.as_bytes())
         .await
         .map_err(|e| e.to_string())?;
+    stream.write_all(body).await.map_err(|e| e.to_string())?;
     let mut response = Vec::new();
     // Agents may close without close_notify; what was read by then is the answer.
     let _ = stream.read_to_end(&mut response).await;
@@ -41,9 +77,16 @@ pub async fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("no HTTP status in {text:?}"))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }

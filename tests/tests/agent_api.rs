@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use octa_pki::{
     Ca, InitOptions, KeyType, PkiDir, PkiFile, issue_amphora_cert, tls, write_amphora_pem,
 };
-use octa_tests::https::request;
+use octa_tests::https::{exchange, request};
 use octa_tests::{lab_var, workspace_bin};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -29,7 +29,7 @@ struct OctaAgent {
     child: Child,
     port: u16,
     pki: PkiDir,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     heartbeats: UdpSocket,
 }
 
@@ -58,7 +58,7 @@ impl OctaAgent {
         let heartbeats = UdpSocket::bind("127.0.0.1:0").unwrap();
         let conf = dir.path().join("amphora-agent.conf");
         std::fs::write(&conf, format!(
-            "[DEFAULT]\ndebug = True\n[haproxy_amphora]\nbase_path = {base}\nbind_host = 127.0.0.1\nbind_port = {port}\n\
+            "[DEFAULT]\ndebug = True\n[haproxy_amphora]\nbase_path = {base}\nbase_cert_dir = {base}/certs\nbind_host = 127.0.0.1\nbind_port = {port}\n\
              respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
              heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
              agent_tls_protocol = TLSv1.2\n",
@@ -76,7 +76,7 @@ impl OctaAgent {
             child,
             port,
             pki,
-            _dir: dir,
+            dir,
             heartbeats,
         };
         let end = Instant::now() + Duration::from_secs(10);
@@ -273,4 +273,239 @@ fn heartbeats_decode_with_stock_octavia_and_with_octa() {
         !run("wrong-key").status.success(),
         "stock Octavia accepted a wrong key"
     );
+}
+
+#[tokio::test]
+async fn certificate_routes_answer_like_the_stock_agent_and_stay_inside_base_cert_dir() {
+    let certs = lab_var("OCTA_AGENT_CERTS");
+    let stock_id = lab_var("OCTA_AMPHORA_ID");
+    let stock_port: u16 = lab_var("OCTA_AGENT_URL")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stock = Arc::new(
+        tls::controller_client_config(
+            &Path::new(&certs).join("server_ca.pem"),
+            &Path::new(&certs).join("client.pem"),
+        )
+        .unwrap(),
+    );
+    let agent = OctaAgent::start();
+    let ours = agent.controller();
+    let lb = format!("lb-{}", std::process::id());
+    let steps: Vec<(&str, String, &[u8])> = vec![
+        (
+            "GET",
+            format!("/1.0/loadbalancer/{lb}/certificates/a.pem"),
+            b"",
+        ),
+        (
+            "PUT",
+            format!("/1.0/loadbalancer/{lb}/certificates/a.pem"),
+            b"-----BEGIN CERTIFICATE-----\nxyz\n",
+        ),
+        (
+            "GET",
+            format!("/1.0/loadbalancer/{lb}/certificates/a.pem"),
+            b"",
+        ),
+        (
+            "PUT",
+            format!("/1.0/loadbalancer/{lb}/certificates/a.txt"),
+            b"x",
+        ),
+        (
+            "PUT",
+            format!("/1.0/loadbalancer/{lb}/certificates/..%2F..%2Fescape.pem"),
+            b"x",
+        ),
+        (
+            "PUT",
+            "/1.0/loadbalancer/..%2F..%2Ftmp/certificates/escape.pem".to_owned(),
+            b"x",
+        ),
+        (
+            "DELETE",
+            format!("/1.0/loadbalancer/{lb}/certificates/a.pem"),
+            b"",
+        ),
+        (
+            "DELETE",
+            format!("/1.0/loadbalancer/{lb}/certificates/a.pem"),
+            b"",
+        ),
+        (
+            "GET",
+            format!("/1.0/loadbalancer/{lb}/certificates/a.pem"),
+            b"",
+        ),
+    ];
+    for (method, path, body) in &steps {
+        let theirs = exchange(stock.clone(), stock_port, &stock_id, method, path, body)
+            .await
+            .unwrap();
+        let mine = exchange(ours.clone(), agent.port, AMPHORA, method, path, body)
+            .await
+            .unwrap();
+        assert_eq!(
+            (mine.status, &mine.body),
+            (theirs.status, &theirs.body),
+            "{method} {path}"
+        );
+        assert_eq!(
+            mine.header("etag"),
+            theirs.header("etag"),
+            "{method} {path}: ETag"
+        );
+    }
+    // The upload landed where it belongs, 0600, and nothing escaped.
+    let base = agent.dir.path().join("certs");
+    assert!(
+        !base.join(&lb).join("a.pem").exists(),
+        "deleted certificate still there"
+    );
+    assert!(
+        !agent.dir.path().join("escape.pem").exists() && !Path::new("/tmp/escape.pem").exists()
+    );
+    let put = exchange(
+        ours.clone(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        &format!("/1.0/loadbalancer/{lb}/certificates/b.pem"),
+        b"k",
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.status, 200);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(base.join(&lb).join("b.pem"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[tokio::test]
+async fn the_server_certificate_rotates_without_a_restart() {
+    let agent = OctaAgent::start();
+    let ours = agent.controller();
+    let next_id = "0f9e8d7c-6b5a-4c3d-2e1f-a0b9c8d7e6f5";
+    let ca = Ca::load_server(&agent.pki, None).unwrap();
+    let fresh = issue_amphora_cert(&ca, next_id, 30, OffsetDateTime::now_utc()).unwrap();
+    let put = exchange(
+        ours.clone(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        "/1.0/certificate",
+        fresh.combined_pem().as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (put.status, put.body.as_str()),
+        (202, r#"{"message":"OK"}"#)
+    );
+    // New handshakes get the new certificate; the old name no longer verifies. (A fresh
+    // client: a cached session would resume without looking at the certificate.)
+    assert_eq!(
+        request(agent.controller(), agent.port, next_id, "GET", "/")
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    let old = request(agent.controller(), agent.port, AMPHORA, "GET", "/").await;
+    assert!(
+        old.as_ref()
+            .is_err_and(|e| e.contains("not valid for name")),
+        "{old:?}"
+    );
+    // A PEM rustls cannot use is stored (as stock does) but not served: no lock-out.
+    let junk = exchange(
+        ours.clone(),
+        agent.port,
+        next_id,
+        "PUT",
+        "/1.0/certificate",
+        b"not a pem",
+    )
+    .await
+    .unwrap();
+    assert_eq!(junk.status, 202);
+    assert_eq!(
+        request(agent.controller(), agent.port, next_id, "GET", "/")
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_config_update_changes_heartbeats_at_once_and_a_bad_one_changes_nothing() {
+    let agent = OctaAgent::start();
+    let ours = agent.controller();
+    let conf = agent.dir.path().join("amphora-agent.conf");
+    let before = std::fs::read_to_string(&conf).unwrap();
+    let bad = exchange(
+        ours.clone(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        "/1.0/config",
+        b"[health_manager]\nheartbeat_interval = soon\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status, 500);
+    let body: Value = serde_json::from_str(&bad.body).unwrap();
+    assert_eq!(
+        body["message"],
+        "Unable to update amphora-agent configuration."
+    );
+    assert!(
+        body["details"]
+            .as_str()
+            .unwrap()
+            .contains("heartbeat_interval"),
+        "{body}"
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), before);
+
+    let new_key = "rotated-heartbeat-key";
+    let updated = before.replace(
+        &format!("heartbeat_key = {KEY}"),
+        &format!("heartbeat_key = {new_key}"),
+    );
+    let put = exchange(
+        ours,
+        agent.port,
+        AMPHORA,
+        "PUT",
+        "/1.0/config",
+        updated.as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (put.status, put.body.as_str()),
+        (202, r#"{"message":"OK"}"#)
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), updated);
+    agent
+        .heartbeats
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    // Within a few heartbeats (interval 1 s) the new key is in use.
+    let rotated = (0..4).any(|_| {
+        let (n, _) = agent.heartbeats.recv_from(&mut buf).unwrap();
+        octa_proto::heartbeat::unwrap(&buf[..n], new_key.as_bytes()).is_ok()
+    });
+    assert!(rotated, "heartbeats still signed with the old key");
 }
