@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::config::AgentConfig;
 use crate::files::{cert_path, md5_hex, safe_segment, stock_filename_ok, write_secret};
+use crate::haproxy::{Haproxy, LbPaths, frontends, peer_name, strip_group_lines};
 use crate::heartbeat::HeartbeatSettings;
 use crate::host::Host;
 use crate::tls::SwappableCert;
@@ -39,6 +40,12 @@ pub struct AppState {
     pub config_file: PathBuf,
     /// The heartbeat sender's live settings (mutable options of `PUT /1.0/config`).
     pub heartbeat: tokio::sync::watch::Sender<HeartbeatSettings>,
+    /// `[haproxy_amphora] base_path`.
+    pub base_path: PathBuf,
+    /// This amphora's id (the haproxy peer name derives from it).
+    pub amphora_id: String,
+    /// How haproxy processes are run.
+    pub haproxy: Box<dyn Haproxy>,
 }
 
 /// The router.
@@ -49,8 +56,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/1.0/info", get(info))
         .route("/1.0/details", get(details))
         .route("/1.0/listeners", get(listeners))
+        .route("/1.0/listeners/{a}", axum::routing::delete(delete_lb))
+        // One parameter name per position: the router refuses two names at one spot.
+        .route("/1.0/loadbalancer/{a}/{b}", put(lb_action))
+        .route("/1.0/loadbalancer/{a}/haproxy", get(get_haproxy))
+        .route("/1.0/loadbalancer/{a}/{b}/haproxy", put(put_haproxy))
         .route(
-            "/1.0/loadbalancer/{lb_id}/certificates/{filename}",
+            "/1.0/loadbalancer/{a}/certificates/{c}",
             put(put_cert).get(get_cert).delete(delete_cert),
         )
         .route("/1.0/certificate", put(rotate_server_cert))
@@ -135,9 +147,172 @@ fn memory(host: &dyn Host) -> Value {
     })
 }
 
-async fn listeners() -> Json<Value> {
-    // No load balancer is configured on this agent yet (uploads are not served).
-    Json(json!([]))
+async fn listeners(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let mut out = Vec::new();
+    for lb_id in known_lbs(&state.base_path) {
+        let lb = LbPaths::new(&state.base_path, &lb_id);
+        let status = if state.haproxy.running(&lb) {
+            "ACTIVE"
+        } else {
+            "OFFLINE"
+        };
+        let config = std::fs::read_to_string(&lb.config).unwrap_or_default();
+        for (uuid, kind) in frontends(&config) {
+            out.push(json!({"status": status, "uuid": uuid, "type": kind}));
+        }
+    }
+    Json(Value::Array(out))
+}
+
+/// Load balancers with a `haproxy.cfg`, as the stock agent finds them.
+fn known_lbs(base_path: &std::path::Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(base_path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().join("haproxy.cfg").is_file())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn lb_not_found(lb_id: &str) -> Response {
+    failure(
+        StatusCode::NOT_FOUND,
+        "Loadbalancer Not Found",
+        &format!("No loadbalancer with UUID: {lb_id}"),
+    )
+}
+
+fn route_not_found() -> Response {
+    werkzeug_error(StatusCode::NOT_FOUND, "Not Found", NOT_FOUND)
+}
+
+async fn put_haproxy(
+    State(state): State<Arc<AppState>>,
+    Path((amphora_id, lb_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if !safe_segment(&amphora_id) || !safe_segment(&lb_id) {
+        return route_not_found();
+    }
+    let lb = LbPaths::new(&state.base_path, &lb_id);
+    let config = strip_group_lines(&String::from_utf8_lossy(&body));
+    let staged = lb.dir.join("haproxy.cfg.new");
+    if let Err(e) =
+        std::fs::create_dir_all(&lb.dir).and_then(|()| write_secret(&staged, config.as_bytes()))
+    {
+        return failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unable to write the configuration",
+            &e.to_string(),
+        );
+    }
+    // The running configuration is replaced only by one haproxy accepts.
+    if let Err(out) = state
+        .haproxy
+        .validate(&staged, &peer_name(&state.amphora_id))
+    {
+        let _ = std::fs::rename(&staged, lb.dir.join("haproxy.cfg.new-failed"));
+        return failure(StatusCode::BAD_REQUEST, "Invalid request", &out);
+    }
+    if let Err(e) = std::fs::rename(&staged, &lb.config) {
+        return failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unable to install the configuration",
+            &e.to_string(),
+        );
+    }
+    ([(header::ETAG, md5_hex(&body))], ok(StatusCode::ACCEPTED)).into_response()
+}
+
+async fn get_haproxy(State(state): State<Arc<AppState>>, Path(lb_id): Path<String>) -> Response {
+    if !safe_segment(&lb_id) {
+        return route_not_found();
+    }
+    match std::fs::read(LbPaths::new(&state.base_path, &lb_id).config) {
+        Ok(bytes) => {
+            let etag = md5_hex(&bytes);
+            (
+                [
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+                    (header::ETAG, etag),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(_) => lb_not_found(&lb_id),
+    }
+}
+
+async fn lb_action(
+    State(state): State<Arc<AppState>>,
+    Path((lb_id, action)): Path<(String, String)>,
+) -> Response {
+    if !safe_segment(&lb_id) {
+        return route_not_found();
+    }
+    let action = action.to_lowercase();
+    if !["start", "stop", "reload"].contains(&action.as_str()) {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "Invalid Request",
+            &format!("Unknown action: {action}"),
+        );
+    }
+    let lb = LbPaths::new(&state.base_path, &lb_id);
+    if !lb.exists() {
+        return lb_not_found(&lb_id);
+    }
+    let peer = peer_name(&state.amphora_id);
+    let running = state.haproxy.running(&lb);
+    // A reload of a stopped haproxy is a start, as for the stock agent.
+    let effective = if action == "reload" && !running {
+        "start"
+    } else {
+        action.as_str()
+    };
+    let done = match effective {
+        "start" if running => Ok(()),
+        "start" => state.haproxy.start(&lb, &peer),
+        "reload" => state.haproxy.reload(&lb, &peer),
+        _ => state.haproxy.stop(&lb),
+    };
+    match done {
+        Err(out) => failure(StatusCode::INTERNAL_SERVER_ERROR, &format!("Error {action}ing haproxy"), &out),
+        Ok(()) if effective == "start" => (
+            StatusCode::ACCEPTED,
+            Json(json!({"message": "OK", "details": format!("Configuration file is valid\nhaproxy daemon for {lb_id} started")})),
+        )
+            .into_response(),
+        Ok(()) => (StatusCode::ACCEPTED, Json(json!({"message": "OK", "details": format!("Listener {lb_id} {action}ed")}))).into_response(),
+    }
+}
+
+async fn delete_lb(State(state): State<Arc<AppState>>, Path(lb_id): Path<String>) -> Response {
+    if !safe_segment(&lb_id) {
+        return route_not_found();
+    }
+    let lb = LbPaths::new(&state.base_path, &lb_id);
+    if !lb.exists() {
+        return ok(StatusCode::OK);
+    }
+    if state.haproxy.running(&lb)
+        && let Err(out) = state.haproxy.stop(&lb)
+    {
+        return failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error stopping haproxy",
+            &out,
+        );
+    }
+    let _ = std::fs::remove_dir_all(state.base_cert_dir.join(&lb_id));
+    let _ = std::fs::remove_dir_all(&lb.dir);
+    ok(StatusCode::OK)
 }
 
 fn ok(code: StatusCode) -> Response {

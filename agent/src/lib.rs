@@ -5,8 +5,10 @@
 //! 1.0 with stock bodies (`api`: discovery, info, details, listeners, certificates,
 //! server-certificate rotation, config update, 404/405), uploaded files (`files`), the
 //! heartbeat sender (`heartbeat`), and host facts behind `Host` (`host`).
-//! Still to come (issue "octa-agent"): haproxy management behind `Host` (config upload,
-//! start/stop/reload, listeners), VIP and member plugging, stats-based heartbeats.
+//! haproxy load balancers (`haproxy`: upload validated by `haproxy -c`, start, stop,
+//! reload, listing, deletion) run directly in master-worker mode.
+//! Still to come (issue "octa-agent"): the systemd implementation and the
+//! `amphora-haproxy` namespace, VIP and member plugging, stats-based heartbeats.
 //!
 //! It may depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
 //! openstack_sdk or sqlx: it ships inside the amphora.
@@ -14,6 +16,7 @@
 pub mod api;
 pub mod config;
 pub mod files;
+pub mod haproxy;
 pub mod heartbeat;
 pub mod host;
 pub mod server;

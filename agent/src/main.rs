@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use octa_agent::haproxy::DirectHaproxy;
 use octa_agent::{api, config::AgentConfig, heartbeat, host::SystemHost, server, tls};
 
 /// octa's amphora agent, a drop-in for stock Octavia's.
@@ -50,11 +51,30 @@ async fn main() -> anyhow::Result<()> {
         tls_cert: cert,
         config_file: args.config_file.clone(),
         heartbeat: heartbeat_tx,
+        base_path: config.base_path.clone(),
+        amphora_id: config.amphora_id.clone(),
+        haproxy: Box::new(DirectHaproxy {
+            haproxy_cmd: config.haproxy_cmd.clone(),
+        }),
     };
+    ensure_user_group_file(&config.base_path)?;
     let app = api::router(Arc::new(state));
     tokio::join!(
         server::serve(listener, tls_config, app),
         heartbeat::run(heartbeat_rx)
     );
+    Ok(())
+}
+
+/// The group haproxy runs as comes from this fragment (on an amphora image it ships with
+/// the image); on a plain host the agent writes Debian's default once.
+fn ensure_user_group_file(base_path: &std::path::Path) -> anyhow::Result<()> {
+    let path = base_path.join("haproxy-default-user-group.conf");
+    if !path.exists() {
+        std::fs::create_dir_all(base_path)
+            .with_context(|| format!("Cannot create {}", base_path.display()))?;
+        std::fs::write(&path, "global\n    group nogroup\n")
+            .with_context(|| format!("Cannot write {}", path.display()))?;
+    }
     Ok(())
 }

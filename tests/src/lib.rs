@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+pub mod agent;
 pub mod https;
 pub mod ovs;
 

@@ -7,103 +7,16 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
-use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use octa_pki::{
-    Ca, InitOptions, KeyType, PkiDir, PkiFile, issue_amphora_cert, tls, write_amphora_pem,
-};
+use octa_pki::{Ca, InitOptions, KeyType, PkiDir, PkiFile, issue_amphora_cert, tls};
+use octa_tests::agent::{AMPHORA, KEY, OctaAgent};
 use octa_tests::https::{exchange, request};
-use octa_tests::{lab_var, workspace_bin};
+use octa_tests::lab_var;
 use serde_json::Value;
 use time::OffsetDateTime;
-
-const AMPHORA: &str = "8c0e4d2b-6f1a-4e3c-9b7d-5a2f1e0d3c4b";
-const KEY: &str = "agent-test-heartbeat-key";
-
-/// An octa-agent process with its own PKI and config, killed on drop.
-struct OctaAgent {
-    child: Child,
-    port: u16,
-    pki: PkiDir,
-    dir: tempfile::TempDir,
-    heartbeats: UdpSocket,
-}
-
-impl OctaAgent {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let pki = PkiDir::new(dir.path().join("pki"));
-        let opts = InitOptions {
-            key_type: KeyType::EcP384,
-            ..InitOptions::default()
-        };
-        octa_pki::init(&pki, &opts, OffsetDateTime::now_utc()).unwrap();
-        let ca = Ca::load_server(&pki, None).unwrap();
-        let server_pem = dir.path().join("server.pem");
-        write_amphora_pem(
-            &server_pem,
-            &issue_amphora_cert(&ca, AMPHORA, 30, OffsetDateTime::now_utc()).unwrap(),
-            false,
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let heartbeats = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let conf = dir.path().join("amphora-agent.conf");
-        std::fs::write(&conf, format!(
-            "[DEFAULT]\ndebug = True\n[haproxy_amphora]\nbase_path = {base}\nbase_cert_dir = {base}/certs\nbind_host = 127.0.0.1\nbind_port = {port}\n\
-             respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
-             heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
-             agent_tls_protocol = TLSv1.2\n",
-            base = dir.path().display(), hm = heartbeats.local_addr().unwrap(),
-            ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
-        )).unwrap();
-        let child = Command::new(workspace_bin("octa-agent"))
-            .arg("--config-file")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let agent = OctaAgent {
-            child,
-            port,
-            pki,
-            dir,
-            heartbeats,
-        };
-        let end = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < end, "octa-agent did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        agent
-    }
-
-    fn controller(&self) -> Arc<rustls::ClientConfig> {
-        Arc::new(
-            tls::controller_client_config(
-                &self.pki.path(PkiFile::ServerCaCert),
-                &self.pki.path(PkiFile::ClientCertAndKey),
-            )
-            .unwrap(),
-        )
-    }
-}
-
-impl Drop for OctaAgent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The JSON "shape": object keys (recursively one level), or the array/scalar kind.
 fn shape(body: &str) -> String {

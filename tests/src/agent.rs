@@ -1,0 +1,107 @@
+//! An octa-agent process for tests: its own PKI (from `octa_pki`), config file, base
+//! path and heartbeat receiver, on a free loopback port; killed on drop.
+
+use std::net::UdpSocket;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use octa_pki::{
+    Ca, InitOptions, KeyType, PkiDir, PkiFile, issue_amphora_cert, tls, write_amphora_pem,
+};
+use time::OffsetDateTime;
+
+use crate::workspace_bin;
+
+/// The amphora id of test agents.
+pub const AMPHORA: &str = "8c0e4d2b-6f1a-4e3c-9b7d-5a2f1e0d3c4b";
+/// Their heartbeat key.
+pub const KEY: &str = "agent-test-heartbeat-key";
+
+/// An octa-agent process with its own PKI and config, killed on drop.
+pub struct OctaAgent {
+    child: Child,
+    /// Its API port on 127.0.0.1.
+    pub port: u16,
+    /// Its PKI.
+    pub pki: PkiDir,
+    /// Its base path (config, certs, load balancers).
+    pub dir: tempfile::TempDir,
+    /// Where its heartbeats arrive.
+    pub heartbeats: UdpSocket,
+}
+
+impl OctaAgent {
+    /// Starts it and waits until it listens.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("test agent setup");
+        let pki = PkiDir::new(dir.path().join("pki"));
+        let opts = InitOptions {
+            key_type: KeyType::EcP384,
+            ..InitOptions::default()
+        };
+        octa_pki::init(&pki, &opts, OffsetDateTime::now_utc()).expect("test agent setup");
+        let ca = Ca::load_server(&pki, None).expect("test agent setup");
+        let server_pem = dir.path().join("server.pem");
+        write_amphora_pem(
+            &server_pem,
+            &issue_amphora_cert(&ca, AMPHORA, 30, OffsetDateTime::now_utc())
+                .expect("test agent setup"),
+            false,
+        )
+        .expect("test agent setup");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("test agent setup")
+            .local_addr()
+            .expect("test agent setup")
+            .port();
+        let heartbeats = UdpSocket::bind("127.0.0.1:0").expect("test agent setup");
+        let conf = dir.path().join("amphora-agent.conf");
+        std::fs::write(&conf, format!(
+            "[DEFAULT]\ndebug = True\n[haproxy_amphora]\nbase_path = {base}\nbase_cert_dir = {base}/certs\nbind_host = 127.0.0.1\nbind_port = {port}\n\
+             respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
+             heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
+             agent_tls_protocol = TLSv1.2\n",
+            base = dir.path().display(), hm = heartbeats.local_addr().expect("test agent setup"),
+            ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
+        )).expect("test agent setup");
+        let child = Command::new(workspace_bin("octa-agent"))
+            .arg("--config-file")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("test agent setup");
+        let agent = OctaAgent {
+            child,
+            port,
+            pki,
+            dir,
+            heartbeats,
+        };
+        let end = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < end, "octa-agent did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        agent
+    }
+
+    /// The controller's TLS configuration for it (fresh each call: no cached session).
+    pub fn controller(&self) -> Arc<rustls::ClientConfig> {
+        Arc::new(
+            tls::controller_client_config(
+                &self.pki.path(PkiFile::ServerCaCert),
+                &self.pki.path(PkiFile::ClientCertAndKey),
+            )
+            .expect("test agent setup"),
+        )
+    }
+}
+
+impl Drop for OctaAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

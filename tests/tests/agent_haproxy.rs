@@ -1,0 +1,259 @@
+//! octa-agent running a load balancer: an haproxy configuration in Octavia's layout is
+//! uploaded (validated by `haproxy -c`), started by `reload` (as the controller does),
+//! serves real HTTP to a backend on loopback, is listed, survives a refused invalid
+//! upload, is stopped and deleted, leaving nothing behind.
+
+// Test helpers outside #[test] fns unwrap too: a panic is the test failing.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use octa_tests::agent::{AMPHORA, OctaAgent};
+use octa_tests::https::exchange;
+use octa_tests::require_root;
+use serde_json::{Value, json};
+
+const LB: &str = "3f2e1d0c-9b8a-4766-8544-332211009988";
+const LISTENER: &str = "a1b2c3d4-e5f6-4789-8abc-def012345678";
+const POOL: &str = "b2c3d4e5-f6a7-4890-9bcd-ef0123456789";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A backend: python's http.server on loopback serving one file; killed on drop.
+struct Backend(Child);
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(port: u16) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !ok() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn config(base: &std::path::Path, frontend_port: u16, backend_port: u16) -> String {
+    format!(
+        "# Configuration for loadbalancer {LB}\nglobal\n    daemon\n    user nobody\n    group haproxy\n    log /dev/log local0\n\
+         \x20   maxconn 1000\n    stats socket {base}/{LB}.sock mode 0666 level user\n\ndefaults\n    log global\n    retries 3\n\
+         \x20   option redispatch\n    timeout connect 5000\n    timeout client 50000\n    timeout server 50000\n\n\
+         frontend {LISTENER}\n    maxconn 1000\n    bind 127.0.0.1:{frontend_port}\n    mode http\n    default_backend {POOL}:{LISTENER}\n\n\
+         backend {POOL}:{LISTENER}\n    mode http\n    balance roundrobin\n    server member-1 127.0.0.1:{backend_port} weight 1\n",
+        base = base.display()
+    )
+}
+
+#[tokio::test]
+async fn a_load_balancer_lives_through_upload_start_traffic_and_delete() {
+    require_root();
+    let agent = OctaAgent::start();
+    let c = || agent.controller();
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("hello.txt"), "hello through haproxy\n").unwrap();
+    let backend_port = free_port();
+    let _backend = Backend(
+        Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &backend_port.to_string(),
+            ])
+            .current_dir(www.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("the backend", || http_get(backend_port).is_some());
+    let frontend_port = free_port();
+    let cfg = config(agent.dir.path(), frontend_port, backend_port);
+
+    let put = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        &format!("/1.0/loadbalancer/{AMPHORA}/{LB}/haproxy"),
+        cfg.as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (put.status, put.body.as_str()),
+        (202, r#"{"message":"OK"}"#)
+    );
+    let stored = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "GET",
+        &format!("/1.0/loadbalancer/{LB}/haproxy"),
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored.status, 200);
+    assert!(
+        !stored.body.contains("group haproxy")
+            && stored.body.contains(&format!("frontend {LISTENER}")),
+        "{}",
+        stored.body
+    );
+
+    // The controller reloads after every upload; on a stopped haproxy that is a start.
+    let start = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        &format!("/1.0/loadbalancer/{LB}/reload"),
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(start.status, 202, "{}", start.body);
+    let body: Value = serde_json::from_str(&start.body).unwrap();
+    assert_eq!(
+        body["details"],
+        format!("Configuration file is valid\nhaproxy daemon for {LB} started")
+    );
+    wait_until("HTTP through haproxy", || {
+        http_get(frontend_port).is_some_and(|r| r.contains("hello through haproxy"))
+    });
+
+    let listeners = exchange(c(), agent.port, AMPHORA, "GET", "/1.0/listeners", b"")
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&listeners.body).unwrap(),
+        json!([{"status": "ACTIVE", "uuid": LISTENER, "type": "HTTP"}])
+    );
+
+    // An invalid configuration is refused with haproxy's words; the running one serves on.
+    let bad = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        &format!("/1.0/loadbalancer/{AMPHORA}/{LB}/haproxy"),
+        b"frontend broken\n    bind nowhere:abc\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status, 400);
+    let body: Value = serde_json::from_str(&bad.body).unwrap();
+    assert_eq!(body["message"], "Invalid request");
+    assert!(!body["details"].as_str().unwrap().is_empty());
+    assert!(http_get(frontend_port).is_some_and(|r| r.contains("hello through haproxy")));
+    assert_eq!(
+        exchange(
+            c(),
+            agent.port,
+            AMPHORA,
+            "GET",
+            &format!("/1.0/loadbalancer/{LB}/haproxy"),
+            b""
+        )
+        .await
+        .unwrap()
+        .body,
+        stored.body
+    );
+
+    let reload = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        &format!("/1.0/loadbalancer/{LB}/reload"),
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (reload.status, reload.body.as_str()),
+        (
+            202,
+            format!(r#"{{"message":"OK","details":"Listener {LB} reloaded"}}"#).as_str()
+        )
+    );
+    let unknown = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "PUT",
+        &format!("/1.0/loadbalancer/{LB}/explode"),
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (unknown.status, unknown.body.as_str()),
+        (
+            400,
+            r#"{"message":"Invalid Request","details":"Unknown action: explode"}"#
+        )
+    );
+
+    let gone = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "DELETE",
+        &format!("/1.0/listeners/{LB}"),
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (gone.status, gone.body.as_str()),
+        (200, r#"{"message":"OK"}"#)
+    );
+    wait_until("haproxy to stop serving", || {
+        http_get(frontend_port).is_none()
+    });
+    assert!(!agent.dir.path().join(LB).exists());
+    let missing = exchange(
+        c(),
+        agent.port,
+        AMPHORA,
+        "GET",
+        &format!("/1.0/loadbalancer/{LB}/haproxy"),
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!((missing.status, missing.body.as_str()), (404, format!(r#"{{"message":"Loadbalancer Not Found","details":"No loadbalancer with UUID: {LB}"}}"#).as_str()));
+    assert_eq!(
+        exchange(c(), agent.port, AMPHORA, "GET", "/1.0/listeners", b"")
+            .await
+            .unwrap()
+            .body,
+        "[]"
+    );
+}
