@@ -45,7 +45,7 @@ pub struct AppState {
     /// This amphora's id (the haproxy peer name derives from it).
     pub amphora_id: String,
     /// How haproxy processes are run.
-    pub haproxy: Box<dyn Haproxy>,
+    pub haproxy: Arc<dyn Haproxy>,
 }
 
 /// The router.

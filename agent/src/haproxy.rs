@@ -128,6 +128,18 @@ pub fn frontends(config: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Whether `pid` is a live process: a zombie (a daemonized master whose adoptive parent
+/// has not reaped it yet) has exited and does not count.
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
+}
+
 fn read_pid(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path)
         .ok()?
@@ -176,7 +188,7 @@ impl Haproxy for DirectHaproxy {
     }
 
     fn running(&self, lb: &LbPaths) -> bool {
-        read_pid(&lb.pid).is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+        read_pid(&lb.pid).is_some_and(alive)
     }
 
     fn start(&self, lb: &LbPaths, peer: &str) -> Result<(), String> {
@@ -210,7 +222,7 @@ impl Haproxy for DirectHaproxy {
         );
         // The master exits once its workers have; wait a bounded time for it.
         for _ in 0..100 {
-            if !Path::new(&format!("/proc/{pid}")).exists() {
+            if !alive(pid) {
                 let _ = std::fs::remove_file(&lb.pid);
                 return Ok(());
             }

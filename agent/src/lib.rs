@@ -8,7 +8,7 @@
 //! haproxy load balancers (`haproxy`: upload validated by `haproxy -c`, start, stop,
 //! reload, listing, deletion) run directly in master-worker mode.
 //! Still to come (issue "octa-agent"): the systemd implementation and the
-//! `amphora-haproxy` namespace, VIP and member plugging, stats-based heartbeats.
+//! `amphora-haproxy` namespace, VIP and member plugging.
 //!
 //! It may depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
 //! openstack_sdk or sqlx: it ships inside the amphora.
@@ -20,4 +20,5 @@ pub mod haproxy;
 pub mod heartbeat;
 pub mod host;
 pub mod server;
+pub mod stats;
 pub mod tls;

@@ -44,6 +44,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let (heartbeat_tx, heartbeat_rx) =
         tokio::sync::watch::channel(heartbeat::HeartbeatSettings::from(&config));
+    let haproxy: Arc<dyn octa_agent::haproxy::Haproxy> = Arc::new(DirectHaproxy {
+        haproxy_cmd: config.haproxy_cmd.clone(),
+    });
+    let source = heartbeat::LbSource {
+        base_path: config.base_path.clone(),
+        haproxy: haproxy.clone(),
+    };
     let state = api::AppState {
         host: Box::new(SystemHost),
         base_cert_dir: config.base_cert_dir.clone(),
@@ -53,15 +60,13 @@ async fn main() -> anyhow::Result<()> {
         heartbeat: heartbeat_tx,
         base_path: config.base_path.clone(),
         amphora_id: config.amphora_id.clone(),
-        haproxy: Box::new(DirectHaproxy {
-            haproxy_cmd: config.haproxy_cmd.clone(),
-        }),
+        haproxy: haproxy.clone(),
     };
     ensure_user_group_file(&config.base_path)?;
     let app = api::router(Arc::new(state));
     tokio::join!(
         server::serve(listener, tls_config, app),
-        heartbeat::run(heartbeat_rx)
+        heartbeat::run(heartbeat_rx, source)
     );
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use octa_tests::agent::{AMPHORA, OctaAgent};
+use octa_tests::agent::{AMPHORA, KEY, OctaAgent};
 use octa_tests::https::exchange;
 use octa_tests::require_root;
 use serde_json::{Value, json};
@@ -152,6 +152,34 @@ async fn a_load_balancer_lives_through_upload_start_traffic_and_delete() {
     assert_eq!(
         serde_json::from_str::<Value>(&listeners.body).unwrap(),
         json!([{"status": "ACTIVE", "uuid": LISTENER, "type": "HTTP"}])
+    );
+
+    // Heartbeats now carry the listener, its pool and member, and the traffic above.
+    agent
+        .heartbeats
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let (mut seen, mut rx_total) = (None, 0);
+    for _ in 0..5 {
+        let (n, _) = agent.heartbeats.recv_from(&mut buf).unwrap();
+        let beat = octa_proto::heartbeat::unwrap(&buf[..n], KEY.as_bytes()).unwrap();
+        if let Some(listener) = beat.listeners.get(LISTENER) {
+            rx_total += listener.stats.rx;
+            seen = Some(beat);
+            if rx_total > 0 {
+                break;
+            }
+        }
+    }
+    let beat = seen.expect("no heartbeat reported the listener");
+    assert_eq!(beat.listeners[LISTENER].status, "OPEN");
+    let pool = &beat.pools[&format!("{POOL}:{LISTENER}")];
+    assert_eq!(pool.status, "UP");
+    assert_eq!(pool.members["member-1"], "no check");
+    assert!(
+        rx_total > 0,
+        "the HTTP request through haproxy was not counted"
     );
 
     // An invalid configuration is refused with haproxy's words; the running one serves on.
