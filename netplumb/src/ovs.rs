@@ -425,21 +425,6 @@ fn next_cfg() -> Op {
     }
 }
 
-/// `next_cfg` of the Open_vSwitch row.
-pub async fn next_cfg_value(db: &Ovsdb) -> Result<i64> {
-    let rows = db
-        .select(Op::Select {
-            table: "Open_vSwitch",
-            where_: json!([]),
-            columns: vec!["next_cfg"],
-        })
-        .await?;
-    Ok(rows
-        .first()
-        .and_then(|r| r["next_cfg"].as_i64())
-        .unwrap_or(0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
