@@ -1,6 +1,8 @@
-//! The OVSDB client over a `tcp:` remote of a real ovsdb-server (the `unix:` remote is
+//! The OVSDB client against a real ovsdb-server over a `tcp:` remote (the `unix:` one is
 //! what every `net_host` test uses): a port created through TCP is seen through the
-//! unix socket, and a second run over TCP writes nothing.
+//! unix socket, a second run over TCP writes nothing, and an idle connection survives
+//! the server's inactivity probes because the client answers `echo` (checked to fail
+//! when it does not).
 
 // Test helpers outside #[test] fns unwrap too: a panic is the test failing.
 #![allow(clippy::unwrap_used)]
@@ -8,8 +10,9 @@
 use std::time::Duration;
 
 use octa_netplumb::ovs::{self, InternalPortSpec, PortOutcome};
-use octa_netplumb::ovsdb::{Ovsdb, Remote};
+use octa_netplumb::ovsdb::{Op, Ovsdb, Remote};
 use octa_tests::ovs::OvsSandbox;
+use serde_json::json;
 
 #[tokio::test]
 async fn the_tcp_remote_converges_a_port() {
@@ -52,4 +55,39 @@ async fn the_tcp_remote_converges_a_port() {
             .unwrap()
     );
     assert_eq!(ovs.vsctl(&["list-ports", "br-int"]).trim(), "");
+}
+
+#[tokio::test]
+async fn an_idle_connection_survives_the_servers_inactivity_probes() {
+    let ovs = OvsSandbox::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // A manager remote that probes after 1 s of silence and drops a client that has not
+    // answered the probe (echo) 1 s later.
+    ovs.vsctl(&[
+        "set-manager",
+        &format!("ptcp:{port}:127.0.0.1"),
+        "--",
+        "set",
+        "manager",
+        ".",
+        "inactivity_probe=1000",
+    ]);
+    let remote = Remote::parse(&format!("tcp:127.0.0.1:{port}")).unwrap();
+    let db = Ovsdb::connect(&remote, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let select = || Op::Select {
+        table: "Bridge",
+        where_: json!([]),
+        columns: vec!["name"],
+    };
+    assert_eq!(db.select(select()).await.unwrap().len(), 1);
+    // Five probe periods of silence: only a client that answers echo is still connected.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let bridges = db.select(select()).await.unwrap();
+    assert_eq!(bridges[0]["name"], "br-int");
 }

@@ -64,7 +64,9 @@ impl std::fmt::Display for Remote {
 }
 
 type Writer = Box<dyn AsyncWrite + Send + Unpin>;
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
+/// Requests waiting for their reply; `None` once the connection has closed, so a later
+/// request fails at once instead of waiting for its timeout.
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Value>>>>>;
 
 /// A connection to one OVSDB server, database `Open_vSwitch`.
 pub struct Ovsdb {
@@ -119,7 +121,7 @@ impl Ovsdb {
             }
         };
         let writer = Arc::new(Mutex::new(write));
-        let pending: Pending = Arc::default();
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let reader = tokio::spawn(read_loop(read, writer.clone(), pending.clone()));
         Ok(Ovsdb {
             remote: remote.clone(),
@@ -180,18 +182,25 @@ impl Ovsdb {
     async fn request(&self, method: &str, params: Value) -> Result<Value> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().await.insert(id, tx);
+        match self.pending.lock().await.as_mut() {
+            Some(waiting) => waiting.insert(id, tx),
+            None => return Err(self.protocol("the server closed the connection".to_owned())),
+        };
         let text = json!({"method": method, "params": params, "id": id}).to_string();
         let sent = self.writer.lock().await.write_all(text.as_bytes()).await;
         if let Err(e) = sent {
-            self.pending.lock().await.remove(&id);
+            if let Some(waiting) = self.pending.lock().await.as_mut() {
+                waiting.remove(&id);
+            }
             return Err(self.protocol(format!("write failed: {e}")));
         }
         let reply = match timeout(self.request_timeout, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => return Err(self.protocol("the server closed the connection".to_owned())),
             Err(_) => {
-                self.pending.lock().await.remove(&id);
+                if let Some(waiting) = self.pending.lock().await.as_mut() {
+                    waiting.remove(&id);
+                }
                 return Err(NetError::Timeout {
                     what: format!("OVSDB {} to answer {method}", self.remote),
                     secs: self.request_timeout.as_secs(),
@@ -244,7 +253,7 @@ async fn read_loop(
                 Some(Err(e)) if e.is_eof() => break,
                 Some(Err(e)) => {
                     tracing::warn!("OVSDB sent malformed JSON ({e}); closing");
-                    pending.lock().await.clear();
+                    *pending.lock().await = None;
                     return;
                 }
                 None => break,
@@ -253,7 +262,7 @@ async fn read_loop(
         buf.drain(..consumed);
     }
     // Dropping the senders wakes every waiting request with "connection closed".
-    pending.lock().await.clear();
+    *pending.lock().await = None;
 }
 
 async fn dispatch(message: Value, writer: &Arc<Mutex<Writer>>, pending: &Pending) {
@@ -270,7 +279,7 @@ async fn dispatch(message: Value, writer: &Arc<Mutex<Writer>>, pending: &Pending
         Some(_) => {} // notifications (update, locked, ...) are not used
         None => {
             if let Some(id) = message.get("id").and_then(Value::as_u64)
-                && let Some(tx) = pending.lock().await.remove(&id)
+                && let Some(tx) = pending.lock().await.as_mut().and_then(|w| w.remove(&id))
             {
                 let _ = tx.send(message);
             }
