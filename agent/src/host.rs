@@ -1,7 +1,10 @@
 //! What the agent needs to know about the machine it runs on, behind `Host` so the API
 //! can be exercised with a stub (fuzzing, unit tests) and the real one reads the system.
 
+use std::collections::HashMap;
 use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Facts about the host.
 pub trait Host: Send + Sync + 'static {
@@ -15,9 +18,26 @@ pub trait Host: Send + Sync + 'static {
     fn root_disk(&self) -> Option<(u64, u64)>;
 }
 
+/// How long a package version is reused: `dpkg-query` costs ~10 ms a call and
+/// `/1.0/info` needs three, while versions change only when packages are upgraded.
+const VERSION_TTL: Duration = Duration::from_secs(60);
+
 /// The machine itself.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemHost;
+#[derive(Debug, Default)]
+pub struct SystemHost {
+    versions: Mutex<HashMap<String, (Instant, Option<String>)>>,
+}
+
+impl SystemHost {
+    fn query_version(package: &str) -> Option<String> {
+        let out = Command::new("dpkg-query")
+            .args(["-W", "-f=${Version}", package])
+            .output()
+            .ok()?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (out.status.success() && !version.is_empty()).then_some(version)
+    }
+}
 
 impl Host for SystemHost {
     fn hostname(&self) -> String {
@@ -28,12 +48,18 @@ impl Host for SystemHost {
     }
 
     fn package_version(&self, package: &str) -> Option<String> {
-        let out = Command::new("dpkg-query")
-            .args(["-W", "-f=${Version}", package])
-            .output()
-            .ok()?;
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        (out.status.success() && !version.is_empty()).then_some(version)
+        let mut cache = self
+            .versions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, version)) = cache.get(package)
+            && at.elapsed() < VERSION_TTL
+        {
+            return version.clone();
+        }
+        let version = Self::query_version(package);
+        cache.insert(package.to_owned(), (Instant::now(), version.clone()));
+        version
     }
 
     fn proc_file(&self, name: &str) -> Option<String> {

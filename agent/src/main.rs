@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         haproxy: haproxy.clone(),
     };
     let state = api::AppState {
-        host: Box::new(SystemHost),
+        host: Box::new(SystemHost::default()),
         base_cert_dir: config.base_cert_dir.clone(),
         server_cert: config.server_cert.clone(),
         tls_cert: cert,
