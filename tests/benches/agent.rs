@@ -17,18 +17,11 @@ use std::time::{Duration, Instant};
 use octa_pki::{
     Ca, InitOptions, KeyType, PkiDir, PkiFile, issue_amphora_cert, tls, write_amphora_pem,
 };
+use octa_tests::free_port;
 use octa_tests::https::exchange;
 use time::OffsetDateTime;
 
 const AMPHORA: &str = "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_conf(dir: &Path, name: &str, port: u16, pki: &PkiDir, server_pem: &Path) -> PathBuf {
     let base = dir.join(name);

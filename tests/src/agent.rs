@@ -50,11 +50,7 @@ impl OctaAgent {
             false,
         )
         .expect("test agent setup");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("test agent setup")
-            .local_addr()
-            .expect("test agent setup")
-            .port();
+        let port = crate::free_port();
         let heartbeats = UdpSocket::bind("127.0.0.1:0").expect("test agent setup");
         let conf = dir.path().join("amphora-agent.conf");
         std::fs::write(&conf, format!(

@@ -32,6 +32,14 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// A TCP port free on 127.0.0.1 right now (the OS picks it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind an ephemeral port on 127.0.0.1")
+        .port()
+}
+
 /// A variable of the lab's env file, which `tests/lab/run.sh` loads.
 pub fn lab_var(key: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| {

@@ -18,6 +18,23 @@ use octa_tests::lab_var;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+/// The lab's stock agent: a controller TLS configuration for it, its port, its amphora id.
+fn lab_stock_agent() -> (Arc<rustls::ClientConfig>, u16, String) {
+    let certs = lab_var("OCTA_AGENT_CERTS");
+    let port = lab_var("OCTA_AGENT_URL")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let config = tls::controller_client_config(
+        &Path::new(&certs).join("server_ca.pem"),
+        &Path::new(&certs).join("client.pem"),
+    )
+    .unwrap();
+    (Arc::new(config), port, lab_var("OCTA_AMPHORA_ID"))
+}
+
 /// The JSON "shape": object keys (recursively one level), or the array/scalar kind.
 fn shape(body: &str) -> String {
     match serde_json::from_str::<Value>(body) {
@@ -30,21 +47,7 @@ fn shape(body: &str) -> String {
 
 #[tokio::test]
 async fn octa_agent_answers_like_the_stock_agent() {
-    let certs = lab_var("OCTA_AGENT_CERTS");
-    let stock_id = lab_var("OCTA_AMPHORA_ID");
-    let stock_port: u16 = lab_var("OCTA_AGENT_URL")
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let stock = Arc::new(
-        tls::controller_client_config(
-            &Path::new(&certs).join("server_ca.pem"),
-            &Path::new(&certs).join("client.pem"),
-        )
-        .unwrap(),
-    );
+    let (stock, stock_port, stock_id) = lab_stock_agent();
     let agent = OctaAgent::start();
     let ours = agent.controller();
     for (method, path) in [
@@ -190,21 +193,7 @@ fn heartbeats_decode_with_stock_octavia_and_with_octa() {
 
 #[tokio::test]
 async fn certificate_routes_answer_like_the_stock_agent_and_stay_inside_base_cert_dir() {
-    let certs = lab_var("OCTA_AGENT_CERTS");
-    let stock_id = lab_var("OCTA_AMPHORA_ID");
-    let stock_port: u16 = lab_var("OCTA_AGENT_URL")
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let stock = Arc::new(
-        tls::controller_client_config(
-            &Path::new(&certs).join("server_ca.pem"),
-            &Path::new(&certs).join("client.pem"),
-        )
-        .unwrap(),
-    );
+    let (stock, stock_port, stock_id) = lab_stock_agent();
     let agent = OctaAgent::start();
     let ours = agent.controller();
     let lb = format!("lb-{}", std::process::id());

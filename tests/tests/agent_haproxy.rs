@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use octa_tests::agent::{AMPHORA, KEY, OctaAgent};
+use octa_tests::free_port;
 use octa_tests::https::exchange;
 use octa_tests::require_root;
 use serde_json::{Value, json};
@@ -18,14 +19,6 @@ use serde_json::{Value, json};
 const LB: &str = "3f2e1d0c-9b8a-4766-8544-332211009988";
 const LISTENER: &str = "a1b2c3d4-e5f6-4789-8abc-def012345678";
 const POOL: &str = "b2c3d4e5-f6a7-4890-9bcd-ef0123456789";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A backend: python's http.server on loopback serving one file; killed on drop.
 struct Backend(Child);

@@ -14,16 +14,29 @@ use octa_netplumb::ovsdb::{Op, Ovsdb, Remote};
 use octa_tests::ovs::OvsSandbox;
 use serde_json::json;
 
+/// A `ptcp:` manager remote on a free port (with an inactivity probe, if given).
+fn tcp_remote(ovs: &OvsSandbox, probe_ms: Option<u32>) -> Remote {
+    let port = octa_tests::free_port();
+    let target = format!("ptcp:{port}:127.0.0.1");
+    match probe_ms {
+        Some(ms) => ovs.vsctl(&[
+            "set-manager",
+            &target,
+            "--",
+            "set",
+            "manager",
+            ".",
+            &format!("inactivity_probe={ms}"),
+        ]),
+        None => ovs.vsctl(&["set-manager", &target]),
+    };
+    Remote::parse(&format!("tcp:127.0.0.1:{port}")).unwrap()
+}
+
 #[tokio::test]
 async fn the_tcp_remote_converges_a_port() {
     let ovs = OvsSandbox::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    ovs.vsctl(&["set-manager", &format!("ptcp:{port}:127.0.0.1")]);
-    let remote = Remote::parse(&format!("tcp:127.0.0.1:{port}")).unwrap();
+    let remote = tcp_remote(&ovs, None);
     // ovsdb-server opens the manager's listener asynchronously: connect retries with backoff.
     let db = Ovsdb::connect(&remote, Duration::from_secs(10))
         .await
@@ -60,23 +73,9 @@ async fn the_tcp_remote_converges_a_port() {
 #[tokio::test]
 async fn an_idle_connection_survives_the_servers_inactivity_probes() {
     let ovs = OvsSandbox::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     // A manager remote that probes after 1 s of silence and drops a client that has not
     // answered the probe (echo) 1 s later.
-    ovs.vsctl(&[
-        "set-manager",
-        &format!("ptcp:{port}:127.0.0.1"),
-        "--",
-        "set",
-        "manager",
-        ".",
-        "inactivity_probe=1000",
-    ]);
-    let remote = Remote::parse(&format!("tcp:127.0.0.1:{port}")).unwrap();
+    let remote = tcp_remote(&ovs, Some(1000));
     let db = Ovsdb::connect(&remote, Duration::from_secs(10))
         .await
         .unwrap();
