@@ -1,7 +1,8 @@
 //! octa-agent running a load balancer: an haproxy configuration in Octavia's layout is
 //! uploaded (validated by `haproxy -c`), started by `reload` (as the controller does),
 //! serves real HTTP to a backend on loopback, is listed, survives a refused invalid
-//! upload, is stopped and deleted, leaving nothing behind.
+//! upload, is stopped and deleted, leaving nothing behind; and the same life driven by
+//! stock Octavia's own controller client (`tests/compat/drive_agent.py`).
 
 // Test helpers outside #[test] fns unwrap too: a panic is the test failing.
 #![allow(clippy::unwrap_used)]
@@ -277,4 +278,75 @@ async fn a_load_balancer_lives_through_upload_start_traffic_and_delete() {
             .body,
         "[]"
     );
+}
+
+#[tokio::test]
+async fn stock_octavias_controller_client_drives_octa_agent_through_a_load_balancer() {
+    require_root();
+    let agent = OctaAgent::start();
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("hello.txt"), "hello through haproxy\n").unwrap();
+    let backend_port = free_port();
+    let _backend = Backend(
+        Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &backend_port.to_string(),
+            ])
+            .current_dir(www.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until("the backend", || http_get(backend_port).is_some());
+    let frontend_port = free_port();
+    let cfg_file = agent.dir.path().join("rendered-haproxy.cfg");
+    std::fs::write(
+        &cfg_file,
+        config(agent.dir.path(), frontend_port, backend_port),
+    )
+    .unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/drive_agent.py");
+    let out = Command::new("/usr/bin/python3")
+        .arg(script)
+        .args([
+            "--port",
+            &agent.port.to_string(),
+            "--amphora-id",
+            AMPHORA,
+            "--lb-id",
+            LB,
+            "--frontend-port",
+            &frontend_port.to_string(),
+        ])
+        .arg("--server-ca")
+        .arg(agent.pki.path(octa_pki::PkiFile::ServerCaCert))
+        .arg("--client-cert")
+        .arg(agent.pki.path(octa_pki::PkiFile::ClientCertAndKey))
+        .arg("--haproxy-config")
+        .arg(&cfg_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stock client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(steps["api_version"], json!({"api_version": "1.0"}));
+    assert_eq!(steps["info"]["api_version"], "1.0");
+    assert_eq!(
+        steps["listeners"],
+        json!([{"status": "ACTIVE", "uuid": LISTENER, "type": "HTTP"}])
+    );
+    assert_eq!(steps["http"], "hello through haproxy\n");
+    // MD5 of the PEM drive_agent.py uploads.
+    assert_eq!(steps["md5"], "0a08cfc1decdbfe626537596c71556e0");
+    assert_eq!(steps["listeners_after_delete"], json!([]));
+    assert_eq!(steps["md5_after_delete"], Value::Null);
+    assert!(!agent.dir.path().join(LB).exists());
 }
