@@ -12,19 +12,20 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use octa_proto::amphora::{
+    API_VERSION, Cpu, Details, Disk, Info, ListenerEntry, Md5Body, Memory, Message,
+    NetworkCounters, VersionBody,
+};
 
 use crate::config::AgentConfig;
 use crate::files::{cert_path, md5_hex, safe_segment, stock_filename_ok, write_secret};
 use crate::haproxy::{Haproxy, LbPaths, frontends, peer_name, strip_group_lines};
 use crate::heartbeat::HeartbeatSettings;
 use crate::host::Host;
+use crate::respond::{self, failure, json_response, message, ok, route_not_found};
 use crate::tls::SwappableCert;
-
-/// API version served.
-pub const API_VERSION: &str = "1.0";
 
 /// What handlers share.
 pub struct AppState {
@@ -46,6 +47,10 @@ pub struct AppState {
     pub amphora_id: String,
     /// How haproxy processes are run.
     pub haproxy: Arc<dyn Haproxy>,
+    /// The amphora namespace (`amphora-haproxy`); `None`: the agent's own.
+    pub namespace: Option<String>,
+    /// `[amphora_agent] agent_server_network_dir`: interface files of plugged ports.
+    pub network_dir: PathBuf,
 }
 
 /// The router.
@@ -67,57 +72,92 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/1.0/certificate", put(rotate_server_cert))
         .route("/1.0/config", put(update_config))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .route("/1.0/plug/vip/{a}", post(crate::plug::plug_vip))
+        .route("/1.0/plug/network", post(crate::plug::plug_network))
+        .route("/1.0/interface/{a}", get(crate::plug::get_interface))
+        .fallback(respond::not_found)
+        .method_not_allowed_fallback(respond::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(respond::MAX_BODY))
+        .layer(axum::middleware::map_response(respond::json_413))
         .with_state(state)
 }
 
-async fn version() -> Json<Value> {
-    Json(json!({ "api_version": API_VERSION }))
-}
-
-fn versions(host: &dyn Host) -> Value {
-    json!({
-        "hostname": host.hostname(),
-        "haproxy_version": host.package_version("haproxy"),
-        "api_version": API_VERSION,
-        "keepalived_version": host.package_version("keepalived"),
-        "ipvsadm_version": host.package_version("ipvsadm"),
+async fn version() -> Json<VersionBody> {
+    Json(VersionBody {
+        api_version: API_VERSION.to_owned(),
     })
 }
 
-async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
+fn versions(host: &dyn Host) -> Info {
+    Info {
+        hostname: host.hostname(),
+        haproxy_version: host.package_version("haproxy"),
+        api_version: API_VERSION.to_owned(),
+        keepalived_version: host.package_version("keepalived"),
+        ipvsadm_version: host.package_version("ipvsadm"),
+    }
+}
+
+async fn info(State(state): State<Arc<AppState>>) -> Json<Info> {
     Json(versions(state.host.as_ref()))
 }
 
-async fn details(State(state): State<Arc<AppState>>) -> Json<Value> {
+async fn details(State(state): State<Arc<AppState>>) -> Json<Details> {
     let host = state.host.as_ref();
-    let mut body = versions(host);
+    let info = versions(host);
     let (used, available) = host.root_disk().unwrap_or_default();
-    let extra = json!({
-        // eth* byte counters inside the amphora-haproxy namespace: no network is plugged
-        // by this agent yet, so there is none to report.
-        "networks": {},
-        "active": true,
-        "haproxy_count": 0,
-        "cpu": cpu(host),
-        "memory": memory(host),
-        "disk": {"used": used, "available": available},
-        "load": host.proc_file("loadavg").map(|l| l.split_whitespace().take(3).map(str::to_owned).collect::<Vec<_>>()).unwrap_or_default(),
-        "topology": "SINGLE",
-        "topology_status": "OK",
-        "listeners": [],
-        "packages": {},
-        "lvs_listener_process_count": 0,
-    });
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
+    let lbs = known_lbs(&state.base_path);
+    let mut listeners: Vec<String> = Vec::new();
+    let mut haproxy_count = 0;
+    for lb_id in &lbs {
+        let lb = LbPaths::new(&state.base_path, lb_id);
+        haproxy_count += u64::from(state.haproxy.running(&lb));
+        let config = std::fs::read_to_string(&lb.config).unwrap_or_default();
+        listeners.extend(frontends(&config).into_iter().map(|(id, _)| id));
     }
-    Json(body)
+    listeners.sort();
+    // Byte counters of the eth* links inside the amphora namespace (none before a plug).
+    let networks = match state.namespace.as_deref() {
+        Some(ns) => host
+            .links(Some(ns))
+            .into_iter()
+            .filter(|l| l.name.starts_with("eth"))
+            .map(|l| {
+                let counters = NetworkCounters {
+                    network_tx: l.tx_bytes,
+                    network_rx: l.rx_bytes,
+                };
+                (l.name, counters)
+            })
+            .collect(),
+        None => Default::default(),
+    };
+    Json(Details {
+        hostname: info.hostname,
+        haproxy_version: info.haproxy_version,
+        api_version: info.api_version,
+        keepalived_version: info.keepalived_version,
+        ipvsadm_version: info.ipvsadm_version,
+        networks,
+        active: true,
+        haproxy_count,
+        cpu: cpu(host),
+        memory: memory(host),
+        disk: Disk { used, available },
+        load: host
+            .proc_file("loadavg")
+            .map(|l| l.split_whitespace().take(3).map(str::to_owned).collect())
+            .unwrap_or_default(),
+        topology: "SINGLE".into(),
+        topology_status: "OK".into(),
+        listeners,
+        packages: Default::default(),
+        lvs_listener_process_count: 0,
+    })
 }
 
 /// The first line of /proc/stat: `total` as an int, the rest as strings (as stock).
-fn cpu(host: &dyn Host) -> Value {
+fn cpu(host: &dyn Host) -> Cpu {
     let stat = host.proc_file("stat").unwrap_or_default();
     let fields: Vec<&str> = stat
         .lines()
@@ -128,11 +168,16 @@ fn cpu(host: &dyn Host) -> Value {
         .collect();
     let total: u64 = fields.iter().filter_map(|f| f.parse::<u64>().ok()).sum();
     let field = |i: usize| fields.get(i).copied().unwrap_or("0").to_owned();
-    json!({"total": total, "user": field(0), "system": field(2), "soft_irq": field(6)})
+    Cpu {
+        total,
+        user: field(0),
+        system: field(2),
+        soft_irq: field(6),
+    }
 }
 
 /// /proc/meminfo in kB, with stock's key names (`swap_used` is really SwapCached).
-fn memory(host: &dyn Host) -> Value {
+fn memory(host: &dyn Host) -> Memory {
     let meminfo = host.proc_file("meminfo").unwrap_or_default();
     let kb = |key: &str| -> u64 {
         meminfo
@@ -141,13 +186,18 @@ fn memory(host: &dyn Host) -> Value {
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0)
     };
-    json!({
-        "total": kb("MemTotal"), "free": kb("MemFree"), "buffers": kb("Buffers"), "cached": kb("Cached"),
-        "swap_used": kb("SwapCached"), "shared": kb("Shmem"), "slab": kb("Slab"),
-    })
+    Memory {
+        total: kb("MemTotal"),
+        free: kb("MemFree"),
+        buffers: kb("Buffers"),
+        cached: kb("Cached"),
+        swap_used: kb("SwapCached"),
+        shared: kb("Shmem"),
+        slab: kb("Slab"),
+    }
 }
 
-async fn listeners(State(state): State<Arc<AppState>>) -> Json<Value> {
+async fn listeners(State(state): State<Arc<AppState>>) -> Json<Vec<ListenerEntry>> {
     let mut out = Vec::new();
     for lb_id in known_lbs(&state.base_path) {
         let lb = LbPaths::new(&state.base_path, &lb_id);
@@ -158,10 +208,14 @@ async fn listeners(State(state): State<Arc<AppState>>) -> Json<Value> {
         };
         let config = std::fs::read_to_string(&lb.config).unwrap_or_default();
         for (uuid, kind) in frontends(&config) {
-            out.push(json!({"status": status, "uuid": uuid, "type": kind}));
+            out.push(ListenerEntry {
+                status: status.to_owned(),
+                uuid,
+                kind,
+            });
         }
     }
-    Json(Value::Array(out))
+    Json(out)
 }
 
 /// Load balancers with a `haproxy.cfg`, as the stock agent finds them.
@@ -185,10 +239,6 @@ fn lb_not_found(lb_id: &str) -> Response {
         "Loadbalancer Not Found",
         &format!("No loadbalancer with UUID: {lb_id}"),
     )
-}
-
-fn route_not_found() -> Response {
-    werkzeug_error(StatusCode::NOT_FOUND, "Not Found", NOT_FOUND)
 }
 
 async fn put_haproxy(
@@ -224,6 +274,14 @@ async fn put_haproxy(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Unable to install the configuration",
             &e.to_string(),
+        );
+    }
+    if let Err(out) = state.haproxy.install(&lb, &peer_name(&state.amphora_id)) {
+        // Stock's words, wrong as they are (octavia-protocol.md §1.4 (5) step 10).
+        return failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error enabling octavia-keepalived service",
+            &out,
         );
     }
     ([(header::ETAG, md5_hex(&body))], ok(StatusCode::ACCEPTED)).into_response()
@@ -283,13 +341,22 @@ async fn lb_action(
         _ => state.haproxy.stop(&lb),
     };
     match done {
-        Err(out) => failure(StatusCode::INTERNAL_SERVER_ERROR, &format!("Error {action}ing haproxy"), &out),
-        Ok(()) if effective == "start" => (
+        Err(out) => failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Error {effective}ing haproxy"),
+            &out,
+        ),
+        Ok(()) if effective == "start" => message(
             StatusCode::ACCEPTED,
-            Json(json!({"message": "OK", "details": format!("Configuration file is valid\nhaproxy daemon for {lb_id} started")})),
-        )
-            .into_response(),
-        Ok(()) => (StatusCode::ACCEPTED, Json(json!({"message": "OK", "details": format!("Listener {lb_id} {action}ed")}))).into_response(),
+            &Message::with_details(
+                "OK",
+                format!("Configuration file is valid\nhaproxy daemon for {lb_id} started"),
+            ),
+        ),
+        Ok(()) => message(
+            StatusCode::ACCEPTED,
+            &Message::with_details("OK", format!("Listener {lb_id} {action}ed")),
+        ),
     }
 }
 
@@ -310,36 +377,35 @@ async fn delete_lb(State(state): State<Arc<AppState>>, Path(lb_id): Path<String>
             &out,
         );
     }
+    let config = std::fs::read_to_string(&lb.config).unwrap_or_default();
+    if let Some(socket) =
+        crate::stats::stats_socket(&config).filter(|s| s.starts_with(&state.base_path))
+    {
+        let _ = std::fs::remove_file(socket);
+    }
     let _ = std::fs::remove_dir_all(state.base_cert_dir.join(&lb_id));
+    let uninstalled = state.haproxy.uninstall(&lb);
     let _ = std::fs::remove_dir_all(&lb.dir);
-    ok(StatusCode::OK)
-}
-
-fn ok(code: StatusCode) -> Response {
-    (code, Json(json!({"message": "OK"}))).into_response()
-}
-
-fn failure(code: StatusCode, message: &str, details: &str) -> Response {
-    (code, Json(json!({"message": message, "details": details}))).into_response()
+    match uninstalled {
+        Ok(()) => ok(StatusCode::OK),
+        Err(out) => failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error disabling haproxy service",
+            &out,
+        ),
+    }
 }
 
 /// Path parameters that would leave their directory never match, as in the stock router.
 fn checked(lb_id: &str, filename: &str) -> Option<Response> {
     if !safe_segment(lb_id) || !safe_segment(filename) {
-        return Some(werkzeug_error(
-            StatusCode::NOT_FOUND,
-            "Not Found",
-            NOT_FOUND,
-        ));
+        return Some(route_not_found());
     }
     if !stock_filename_ok(filename) {
-        return Some(
-            (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"message": "Filename has wrong format"})),
-            )
-                .into_response(),
-        );
+        return Some(message(
+            StatusCode::BAD_REQUEST,
+            &Message::new("Filename has wrong format"),
+        ));
     }
     None
 }
@@ -373,7 +439,13 @@ async fn get_cert(
     match std::fs::read(cert_path(&state.base_cert_dir, &lb_id, &filename)) {
         Ok(bytes) => {
             let md5 = md5_hex(&bytes);
-            ([(header::ETAG, md5.clone())], Json(json!({"md5sum": md5}))).into_response()
+            let body = json_response(
+                StatusCode::OK,
+                &Md5Body {
+                    md5sum: md5.clone(),
+                },
+            );
+            ([(header::ETAG, md5)], body).into_response()
         }
         Err(_) => failure(
             StatusCode::NOT_FOUND,
@@ -434,28 +506,4 @@ async fn update_config(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
         .heartbeat
         .send_modify(|hb| *hb = HeartbeatSettings::from(&parsed));
     ok(StatusCode::ACCEPTED)
-}
-
-const NOT_FOUND: &str = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.";
-
-async fn not_found() -> Response {
-    werkzeug_error(
-        StatusCode::NOT_FOUND,
-        "Not Found",
-        "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.",
-    )
-}
-
-async fn method_not_allowed() -> Response {
-    werkzeug_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Method Not Allowed",
-        "The method is not allowed for the requested URL.",
-    )
-}
-
-/// The stock agent's `make_json_error` body.
-fn werkzeug_error(code: StatusCode, name: &str, description: &str) -> Response {
-    let body = json!({"error": format!("{} {name}: {description}", code.as_u16()), "http_code": code.as_u16()});
-    (code, Json(body)).into_response()
 }

@@ -32,6 +32,24 @@ pub struct AgentConfig {
     pub heartbeat_interval: Duration,
     /// `[health_manager] heartbeat_key`; unset means the string `None`, as stock does.
     pub heartbeat_key: String,
+    /// `[amphora_agent] agent_server_network_dir` (default `/etc/octavia/interfaces`).
+    pub network_dir: PathBuf,
+    /// octa-only `[amphora_agent] octa_namespace`: the namespace haproxy runs in and
+    /// networks are plugged into (default `amphora-haproxy`, stock's constant); empty
+    /// means the agent's own namespace. Stock agents ignore the key.
+    pub namespace: Option<String>,
+    /// octa-only `[amphora_agent] octa_haproxy_manager`: `systemd` (units, as in a stock
+    /// image) or `direct` (master-worker processes); default `systemd` when systemd runs.
+    pub haproxy_manager: HaproxyManager,
+}
+
+/// How haproxy processes are run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HaproxyManager {
+    /// `haproxy-<lb>.service` units driven by systemctl.
+    Systemd,
+    /// haproxy master-worker processes started by the agent.
+    Direct,
 }
 
 /// Why the configuration file is unusable.
@@ -140,6 +158,33 @@ impl AgentConfig {
         }
         let path_or =
             |section, key, default: &str| PathBuf::from(get(section, key).unwrap_or(default));
+        let haproxy_manager = match get("amphora_agent", "octa_haproxy_manager") {
+            Some("systemd") => HaproxyManager::Systemd,
+            Some("direct") => HaproxyManager::Direct,
+            None | Some("") if Path::new("/run/systemd/system").is_dir() => HaproxyManager::Systemd,
+            None | Some("") => HaproxyManager::Direct,
+            Some(v) => {
+                return Err(invalid(
+                    "amphora_agent",
+                    "octa_haproxy_manager",
+                    v,
+                    "systemd or direct",
+                ));
+            }
+        };
+        let namespace = match get("amphora_agent", "octa_namespace") {
+            None => Some("amphora-haproxy".to_owned()),
+            Some("") => None,
+            Some(ns) if crate::files::safe_segment(ns) => Some(ns.to_owned()),
+            Some(v) => {
+                return Err(invalid(
+                    "amphora_agent",
+                    "octa_namespace",
+                    v,
+                    "a network namespace name",
+                ));
+            }
+        };
         Ok(AgentConfig {
             bind_host: get("haproxy_amphora", "bind_host")
                 .unwrap_or("::")
@@ -166,6 +211,13 @@ impl AgentConfig {
             heartbeat_key: get("health_manager", "heartbeat_key")
                 .unwrap_or("None")
                 .to_owned(),
+            network_dir: path_or(
+                "amphora_agent",
+                "agent_server_network_dir",
+                "/etc/octavia/interfaces",
+            ),
+            namespace,
+            haproxy_manager,
         })
     }
 
@@ -222,6 +274,16 @@ mod tests {
         assert_eq!((c.bind_host.as_str(), c.bind_port), ("::", 9443));
         assert_eq!(c.heartbeat_key, "None");
         assert_eq!(c.heartbeat_interval, Duration::from_secs(10));
+        assert_eq!(c.namespace.as_deref(), Some("amphora-haproxy"));
+        let own = AgentConfig::parse(
+            Path::new("a.conf"),
+            "[amphora_agent]\nocta_namespace =\nocta_haproxy_manager = direct\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (own.namespace, own.haproxy_manager),
+            (None, HaproxyManager::Direct)
+        );
         let err = AgentConfig::parse(
             Path::new("a.conf"),
             "[health_manager]\ncontroller_ip_port_list = nowhere\n",

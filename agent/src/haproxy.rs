@@ -1,9 +1,10 @@
 //! Load balancers as haproxy processes, the way the stock agent lays them out:
 //! `base_path/<lb_id>/haproxy.cfg`, validated with `haproxy -c` before it replaces the
 //! running one, pid file `base_path/<lb_id>/<lb_id>.pid`, peer name derived from the
-//! amphora id. Running them goes through `Haproxy`; `DirectHaproxy` manages haproxy in
-//! master-worker mode itself (the lab and tests; a plain host); a systemd implementation
-//! for amphora images is still to come.
+//! amphora id. Running them goes through `Haproxy`: `DirectHaproxy` manages haproxy in
+//! master-worker mode itself (the lab and tests; a plain host), `systemd::SystemdHaproxy`
+//! drives `haproxy-<lb_id>.service` units as a stock amphora image does. Either runs
+//! haproxy inside the amphora namespace (`amphora-haproxy` unless configured otherwise).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,11 +23,21 @@ pub trait Haproxy: Send + Sync + 'static {
     fn reload(&self, lb: &LbPaths, peer: &str) -> Result<(), String>;
     /// Stops it.
     fn stop(&self, lb: &LbPaths) -> Result<(), String>;
+    /// Called once a validated configuration is in place (systemd: unit file, enable).
+    fn install(&self, _lb: &LbPaths, _peer: &str) -> Result<(), String> {
+        Ok(())
+    }
+    /// Called when the load balancer is deleted, after `stop` (systemd: disable, unit).
+    fn uninstall(&self, _lb: &LbPaths) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Where one load balancer's files live.
 #[derive(Debug, Clone)]
 pub struct LbPaths {
+    /// The load balancer id.
+    pub id: String,
     /// `base_path/<lb_id>`.
     pub dir: PathBuf,
     /// `haproxy.cfg`.
@@ -42,6 +53,7 @@ impl LbPaths {
     pub fn new(base_path: &Path, lb_id: &str) -> Self {
         let dir = base_path.join(lb_id);
         LbPaths {
+            id: lb_id.to_owned(),
             config: dir.join("haproxy.cfg"),
             pid: dir.join(format!("{lb_id}.pid")),
             user_group: base_path.join("haproxy-default-user-group.conf"),
@@ -130,7 +142,7 @@ pub fn frontends(config: &str) -> Vec<(String, String)> {
 
 /// Whether `pid` is a live process: a zombie (a daemonized master whose adoptive parent
 /// has not reaped it yet) has exited and does not count.
-fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|stat| {
@@ -140,7 +152,7 @@ fn alive(pid: i32) -> bool {
         .is_some_and(|zombie| !zombie)
 }
 
-fn read_pid(path: &Path) -> Option<i32> {
+pub(crate) fn read_pid(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path)
         .ok()?
         .lines()
@@ -150,7 +162,7 @@ fn read_pid(path: &Path) -> Option<i32> {
         .ok()
 }
 
-fn output(cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn output(cmd: &mut Command) -> Result<(), String> {
     let out = cmd.output().map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(())
@@ -165,12 +177,23 @@ fn output(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Creates the namespace if it is missing and brings its loopback up, as
+/// `amphora-netns.service` does on an amphora image.
+pub fn ensure_namespace(name: &str) -> Result<(), String> {
+    if !Path::new("/run/netns").join(name).exists() {
+        output(Command::new("ip").args(["netns", "add", name]))?;
+    }
+    output(Command::new("ip").args(["-n", name, "link", "set", "lo", "up"]))
+}
+
 /// haproxy run by the agent itself: `haproxy -W -D` (master-worker, daemonized, pid
 /// file = master), reload by SIGUSR2 to the master, stop by SIGTERM.
 #[derive(Debug, Clone)]
 pub struct DirectHaproxy {
     /// The haproxy binary (`[haproxy_amphora] haproxy_cmd`).
     pub haproxy_cmd: PathBuf,
+    /// The namespace haproxy runs in; `None` is the agent's own.
+    pub namespace: Option<String>,
 }
 
 impl Haproxy for DirectHaproxy {
@@ -192,9 +215,17 @@ impl Haproxy for DirectHaproxy {
     }
 
     fn start(&self, lb: &LbPaths, peer: &str) -> Result<(), String> {
+        let mut cmd = match &self.namespace {
+            Some(ns) => {
+                ensure_namespace(ns)?;
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns]).arg(&self.haproxy_cmd);
+                cmd
+            }
+            None => Command::new(&self.haproxy_cmd),
+        };
         output(
-            Command::new(&self.haproxy_cmd)
-                .args(["-W", "-D", "-L", peer, "-f"])
+            cmd.args(["-W", "-D", "-L", peer, "-f"])
                 .arg(&lb.config)
                 .arg("-f")
                 .arg(&lb.user_group)
@@ -221,14 +252,15 @@ impl Haproxy for DirectHaproxy {
             nix::sys::signal::Signal::SIGTERM,
         );
         // The master exits once its workers have; wait a bounded time for it.
-        for _ in 0..100 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
             if !alive(pid) {
                 let _ = std::fs::remove_file(&lb.pid);
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        Err(format!("haproxy master {pid} did not exit within 2 s"))
+        Err(format!("haproxy master {pid} did not exit within 5 s"))
     }
 }
 

@@ -1,10 +1,13 @@
-//! What the agent needs to know about the machine it runs on, behind `Host` so the API
-//! can be exercised with a stub (fuzzing, unit tests) and the real one reads the system.
+//! What the agent needs to know about the machine it runs on and the network changes it
+//! makes there, behind `Host` so the API can be exercised with a stub (fuzzing, unit
+//! tests) and the real one reads and changes the system (`netops`).
 
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::netops::{self, LinkInfo, PlugPlan};
 
 /// Facts about the host.
 pub trait Host: Send + Sync + 'static {
@@ -16,6 +19,10 @@ pub trait Host: Send + Sync + 'static {
     fn proc_file(&self, name: &str) -> Option<String>;
     /// (used, available) bytes of the root filesystem.
     fn root_disk(&self) -> Option<(u64, u64)>;
+    /// Links of a namespace (`None`: the agent's own).
+    fn links(&self, namespace: Option<&str>) -> Vec<LinkInfo>;
+    /// Moves a link into the amphora namespace and configures it.
+    fn plug(&self, plan: &PlugPlan) -> Result<(), String>;
 }
 
 /// How long a package version is reused: `dpkg-query` costs ~10 ms a call and
@@ -72,5 +79,13 @@ impl Host for SystemHost {
         let total = st.blocks() * frag;
         let free = st.blocks_free() * frag;
         Some((total.saturating_sub(free), st.blocks_available() * frag))
+    }
+
+    fn links(&self, namespace: Option<&str>) -> Vec<LinkInfo> {
+        netops::links(namespace)
+    }
+
+    fn plug(&self, plan: &PlugPlan) -> Result<(), String> {
+        netops::plug(plan)
     }
 }

@@ -1,14 +1,17 @@
 //! octa's amphora agent, wire-compatible with stock Octavia's (Zed).
 //!
-//! Owns today: reading the stock `amphora-agent.conf` (`config`), mutual TLS with a
-//! certificate swappable without restart (`tls`), the read-only part of the amphora API
-//! 1.0 with stock bodies (`api`: discovery, info, details, listeners, certificates,
-//! server-certificate rotation, config update, 404/405), uploaded files (`files`), the
-//! heartbeat sender (`heartbeat`), and host facts behind `Host` (`host`).
-//! haproxy load balancers (`haproxy`: upload validated by `haproxy -c`, start, stop,
-//! reload, listing, deletion) run directly in master-worker mode.
-//! Still to come (issue "octa-agent"): the systemd implementation and the
-//! `amphora-haproxy` namespace, VIP and member plugging.
+//! - `config`: the stock `amphora-agent.conf`, read leniently;
+//! - `tls`: mutual TLS with a server certificate swappable without restart;
+//! - `api`: the amphora API 1.0 routes with stock bodies (`respond` builds them from
+//!   `octa_proto::amphora`); `plug`: VIP and member network plugging and interface lookup;
+//! - `files`: uploaded certificates, the server certificate and the config file;
+//! - `haproxy`: load balancers as haproxy processes (validated by `haproxy -c`), run
+//!   directly in master-worker mode or as `systemd` units;
+//! - `heartbeat` and `stats`: the heartbeat sender with listener/pool/member status;
+//! - `host` and `netops`: OS facts and network changes behind `Host`.
+//!
+//! Not served yet: the LVS (`udp_listener`) and VRRP (`/1.0/vrrp/...`) routes answer
+//! Werkzeug's 404, as for an unknown route.
 //!
 //! It may depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
 //! openstack_sdk or sqlx: it ships inside the amphora.
@@ -19,6 +22,10 @@ pub mod files;
 pub mod haproxy;
 pub mod heartbeat;
 pub mod host;
+pub mod netops;
+pub mod plug;
+pub mod respond;
 pub mod server;
 pub mod stats;
+pub mod systemd;
 pub mod tls;

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use octa_agent::config::{AgentConfig, HaproxyManager};
 use octa_agent::haproxy::DirectHaproxy;
-use octa_agent::{api, config::AgentConfig, heartbeat, host::SystemHost, server, tls};
+use octa_agent::systemd::SystemdHaproxy;
+use octa_agent::{api, heartbeat, host::SystemHost, server, tls};
 
 /// octa's amphora agent, a drop-in for stock Octavia's.
 #[derive(Debug, Parser)]
@@ -44,9 +46,16 @@ async fn main() -> anyhow::Result<()> {
     }
     let (heartbeat_tx, heartbeat_rx) =
         tokio::sync::watch::channel(heartbeat::HeartbeatSettings::from(&config));
-    let haproxy: Arc<dyn octa_agent::haproxy::Haproxy> = Arc::new(DirectHaproxy {
-        haproxy_cmd: config.haproxy_cmd.clone(),
-    });
+    let haproxy: Arc<dyn octa_agent::haproxy::Haproxy> = match config.haproxy_manager {
+        HaproxyManager::Direct => Arc::new(DirectHaproxy {
+            haproxy_cmd: config.haproxy_cmd.clone(),
+            namespace: config.namespace.clone(),
+        }),
+        HaproxyManager::Systemd => Arc::new(SystemdHaproxy::new(
+            config.haproxy_cmd.clone(),
+            config.namespace.clone(),
+        )),
+    };
     let source = heartbeat::LbSource {
         base_path: config.base_path.clone(),
         haproxy: haproxy.clone(),
@@ -61,8 +70,11 @@ async fn main() -> anyhow::Result<()> {
         base_path: config.base_path.clone(),
         amphora_id: config.amphora_id.clone(),
         haproxy: haproxy.clone(),
+        namespace: config.namespace.clone(),
+        network_dir: config.network_dir.clone(),
     };
     ensure_user_group_file(&config.base_path)?;
+    raise_fd_limit();
     let app = api::router(Arc::new(state));
     tokio::join!(
         server::serve(listener, tls_config, app),
@@ -82,4 +94,22 @@ fn ensure_user_group_file(base_path: &std::path::Path) -> anyhow::Result<()> {
             .with_context(|| format!("Cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// haproxy inherits the agent's open-file limit, and Octavia's templates size `maxconn`
+/// for the 2600000 that stock's units set (`LimitNOFILE`): raise it as far as the kernel
+/// allows (`fs.nr_open`), so directly run haproxy starts too.
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1_048_576)
+        .min(2_600_000);
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
+    let target = ceiling.max(hard);
+    if soft < target && setrlimit(Resource::RLIMIT_NOFILE, target, target).is_err() {
+        // Not root (or a container forbids it): keep the hard limit as the soft one.
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
 }

@@ -32,8 +32,14 @@ pub struct OctaAgent {
 }
 
 impl OctaAgent {
-    /// Starts it and waits until it listens.
+    /// Starts it with haproxy in its own namespace and waits until it listens.
     pub fn start() -> Self {
+        Self::start_in(None)
+    }
+
+    /// Starts it with `namespace` as its amphora namespace (haproxy runs there, networks
+    /// are plugged there; `None`: its own) and waits until it listens.
+    pub fn start_in(namespace: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("test agent setup");
         let pki = PkiDir::new(dir.path().join("pki"));
         let opts = InitOptions {
@@ -57,9 +63,11 @@ impl OctaAgent {
             "[DEFAULT]\ndebug = True\n[haproxy_amphora]\nbase_path = {base}\nbase_cert_dir = {base}/certs\nbind_host = 127.0.0.1\nbind_port = {port}\n\
              respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
              heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
-             agent_tls_protocol = TLSv1.2\n",
+             agent_tls_protocol = TLSv1.2\nagent_server_network_dir = {base}/interfaces\nocta_namespace = {ns}\n\
+             octa_haproxy_manager = direct\n",
             base = dir.path().display(), hm = heartbeats.local_addr().expect("test agent setup"),
             ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
+            ns = namespace.unwrap_or(""),
         )).expect("test agent setup");
         let child = Command::new(workspace_bin("octa-agent"))
             .arg("--config-file")
@@ -99,5 +107,50 @@ impl Drop for OctaAgent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A network namespace `octa-agt-<pid>-<tag>` with loopback up, for an agent's haproxy,
+/// plugged links and backends; every process left in it is killed and it is deleted
+/// on drop.
+pub struct TestNetns {
+    /// Its name.
+    pub name: String,
+}
+
+impl TestNetns {
+    /// Creates it (replacing a leftover of the same name).
+    pub fn create(tag: &str) -> Self {
+        let name = format!("octa-agt-{}-{tag}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        crate::run_ok(Command::new("ip").args(["netns", "add", &name]));
+        crate::run_ok(Command::new("ip").args(["-n", &name, "link", "set", "lo", "up"]));
+        TestNetns { name }
+    }
+
+    /// A command run inside it (`ip netns exec NAME program`).
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name, program]);
+        cmd
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }

@@ -50,6 +50,20 @@ pub async fn exchange(
     path: &str,
     body: &[u8],
 ) -> Result<Reply, String> {
+    exchange_typed(config, port, server_name, method, path, None, body).await
+}
+
+/// [`exchange`] with a `Content-Type` (the controller sends JSON bodies as
+/// `application/json`).
+pub async fn exchange_typed(
+    config: Arc<rustls::ClientConfig>,
+    port: u16,
+    server_name: &str,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Reply, String> {
     let tcp = TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| e.to_string())?;
@@ -59,8 +73,11 @@ pub async fn exchange(
         .connect(name, tcp)
         .await
         .map_err(|e| e.to_string())?;
+    let typed = content_type
+        .map(|t| format!("Content-Type: {t}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {server_name}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {server_name}\r\n{typed}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream

@@ -2,7 +2,8 @@
 //! uploaded (validated by `haproxy -c`), started by `reload` (as the controller does),
 //! serves real HTTP to a backend on loopback, is listed, survives a refused invalid
 //! upload, is stopped and deleted, leaving nothing behind; and the same life driven by
-//! stock Octavia's own controller client (`tests/compat/drive_agent.py`).
+//! stock Octavia's own controller client with a configuration rendered by Octavia's own
+//! template (`tests/compat/drive_agent.py`), haproxy running in a namespace of the test.
 
 // Test helpers outside #[test] fns unwrap too: a panic is the test failing.
 #![allow(clippy::unwrap_used)]
@@ -11,7 +12,7 @@ use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use octa_tests::agent::{AMPHORA, KEY, OctaAgent};
+use octa_tests::agent::{AMPHORA, KEY, OctaAgent, TestNetns};
 use octa_tests::free_port;
 use octa_tests::https::exchange;
 use octa_tests::require_root;
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 const LB: &str = "3f2e1d0c-9b8a-4766-8544-332211009988";
 const LISTENER: &str = "a1b2c3d4-e5f6-4789-8abc-def012345678";
 const POOL: &str = "b2c3d4e5-f6a7-4890-9bcd-ef0123456789";
+const MEMBER: &str = "c3d4e5f6-a7b8-4901-8cde-f01234567890";
 
 /// A backend: python's http.server on loopback serving one file; killed on drop.
 struct Backend(Child);
@@ -283,52 +285,38 @@ async fn a_load_balancer_lives_through_upload_start_traffic_and_delete() {
 #[tokio::test]
 async fn stock_octavias_controller_client_drives_octa_agent_through_a_load_balancer() {
     require_root();
-    let agent = OctaAgent::start();
+    // haproxy and the backend live in a namespace of this test, as on an amphora.
+    let netns = TestNetns::create("compat");
+    let agent = OctaAgent::start_in(Some(&netns.name));
     let www = tempfile::tempdir().unwrap();
     std::fs::write(www.path().join("hello.txt"), "hello through haproxy\n").unwrap();
     let backend_port = free_port();
     let _backend = Backend(
-        Command::new("/usr/bin/python3")
-            .args([
-                "-m",
-                "http.server",
-                "--bind",
-                "127.0.0.1",
-                &backend_port.to_string(),
-            ])
+        netns
+            .command("/usr/bin/python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(backend_port.to_string())
             .current_dir(www.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
-    wait_until("the backend", || http_get(backend_port).is_some());
     let frontend_port = free_port();
-    let cfg_file = agent.dir.path().join("rendered-haproxy.cfg");
-    std::fs::write(
-        &cfg_file,
-        config(agent.dir.path(), frontend_port, backend_port),
-    )
-    .unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/drive_agent.py");
     let out = Command::new("/usr/bin/python3")
         .arg(script)
-        .args([
-            "--port",
-            &agent.port.to_string(),
-            "--amphora-id",
-            AMPHORA,
-            "--lb-id",
-            LB,
-            "--frontend-port",
-            &frontend_port.to_string(),
-        ])
+        .args(["--port", &agent.port.to_string(), "--amphora-id", AMPHORA])
+        .args(["--lb-id", LB, "--listener-id", LISTENER, "--pool-id", POOL])
+        .args(["--member-id", MEMBER, "--netns", &netns.name])
+        .args(["--frontend-port", &frontend_port.to_string()])
+        .args(["--backend-port", &backend_port.to_string()])
+        .arg("--base-path")
+        .arg(agent.dir.path())
         .arg("--server-ca")
         .arg(agent.pki.path(octa_pki::PkiFile::ServerCaCert))
         .arg("--client-cert")
         .arg(agent.pki.path(octa_pki::PkiFile::ClientCertAndKey))
-        .arg("--haproxy-config")
-        .arg(&cfg_file)
         .output()
         .unwrap();
     assert!(
@@ -337,16 +325,35 @@ async fn stock_octavias_controller_client_drives_octa_agent_through_a_load_balan
         String::from_utf8_lossy(&out.stderr)
     );
     let steps: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Octavia's template produced it: its socket path, log-format and member line.
+    let rendered = steps["rendered"].as_str().unwrap();
+    assert!(
+        rendered.contains(&format!(
+            "stats socket {}/{LB}.sock",
+            agent.dir.path().display()
+        )) && rendered.contains(&format!("server {MEMBER} 127.0.0.1:{backend_port}")),
+        "{rendered}"
+    );
     assert_eq!(steps["api_version"], json!({"api_version": "1.0"}));
     assert_eq!(steps["info"]["api_version"], "1.0");
     assert_eq!(
         steps["listeners"],
         json!([{"status": "ACTIVE", "uuid": LISTENER, "type": "HTTP"}])
     );
+    assert_eq!(steps["details"]["haproxy_count"], 1);
+    assert_eq!(steps["details"]["listeners"], json!([LISTENER]));
     assert_eq!(steps["http"], "hello through haproxy\n");
+    assert_eq!(steps["http_after_reload"], "hello through haproxy\n");
     // MD5 of the PEM drive_agent.py uploads.
     assert_eq!(steps["md5"], "0a08cfc1decdbfe626537596c71556e0");
     assert_eq!(steps["listeners_after_delete"], json!([]));
     assert_eq!(steps["md5_after_delete"], Value::Null);
     assert!(!agent.dir.path().join(LB).exists());
+    // Nothing of haproxy is left in the namespace: only the backend runs there.
+    let pids = octa_tests::run_ok(Command::new("ip").args(["netns", "pids", &netns.name]));
+    assert_eq!(
+        pids.split_whitespace().count(),
+        1,
+        "left in the netns: {pids}"
+    );
 }

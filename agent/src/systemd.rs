@@ -1,0 +1,185 @@
+//! haproxy as systemd units, the way a stock amphora image runs it: after an upload the
+//! agent renders `haproxy-<lb_id>.service` (stock `systemd.conf.j2`: `ExecStartPre`
+//! validates, `ExecStart` runs `haproxy -Ws` inside the amphora namespace through
+//! `ip netns exec`, reload validates then sends SIGUSR2 to the master) and
+//! `amphora-netns.service` if the image lacks it, enables them, and drives them with
+//! `systemctl start|stop|reload`. Unit files are written only under `unit_dir`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::haproxy::{Haproxy, LbPaths, alive, output, read_pid};
+
+/// Where stock writes its units.
+pub const UNIT_DIR: &str = "/usr/lib/systemd/system";
+
+/// haproxy through systemd units.
+#[derive(Debug, Clone)]
+pub struct SystemdHaproxy {
+    /// The haproxy binary.
+    pub haproxy_cmd: PathBuf,
+    /// The namespace haproxy runs in (`amphora-haproxy`); `None` is the host's.
+    pub namespace: Option<String>,
+    /// Where unit files go ([`UNIT_DIR`]).
+    pub unit_dir: PathBuf,
+    /// The systemctl binary.
+    pub systemctl: PathBuf,
+}
+
+impl SystemdHaproxy {
+    /// The stock layout: units in [`UNIT_DIR`], `systemctl` from PATH.
+    pub fn new(haproxy_cmd: PathBuf, namespace: Option<String>) -> Self {
+        SystemdHaproxy {
+            haproxy_cmd,
+            namespace,
+            unit_dir: PathBuf::from(UNIT_DIR),
+            systemctl: PathBuf::from("systemctl"),
+        }
+    }
+
+    /// `haproxy-<lb_id>.service`.
+    pub fn unit_name(lb: &LbPaths) -> String {
+        format!("haproxy-{}.service", lb.id)
+    }
+
+    /// The unit file of `lb`.
+    pub fn render_unit(&self, lb: &LbPaths, peer: &str) -> String {
+        let haproxy = self.haproxy_cmd.display();
+        let exec = match &self.namespace {
+            Some(ns) => format!("/sbin/ip netns exec {ns} {haproxy}"),
+            None => haproxy.to_string(),
+        };
+        format!(
+            "[Unit]\nDescription=HAProxy Load Balancer\n\
+             After=network.target syslog.service amphora-netns.service\n\
+             Before=octavia-keepalived.service\nWants=syslog.service\nRequires=amphora-netns.service\n\n\
+             [Service]\nEnvironment=\"CONFIG={cfg}\" \"USERCONFIG={user}\" \"PIDFILE={pid}\"\n\n\
+             ExecStartPre={haproxy} -f $CONFIG -f $USERCONFIG -c -q -L {peer}\n\n\
+             ExecReload={haproxy} -c -f $CONFIG -f $USERCONFIG -L {peer}\n\
+             ExecReload=/bin/kill -USR2 $MAINPID\n\n\
+             ExecStart={exec} -Ws -f $CONFIG -f $USERCONFIG -p $PIDFILE -L {peer}\n\nType=notify\n\n\
+             KillMode=mixed\nRestart=always\nLimitNOFILE=2600000\n\n\
+             [Install]\nWantedBy=multi-user.target\n",
+            cfg = lb.config.display(),
+            user = lb.user_group.display(),
+            pid = lb.pid.display(),
+        )
+    }
+
+    /// `amphora-netns.service`: the namespace and its loopback (no sysctls, no re-plug:
+    /// an image that needs them ships the stock unit, which is then left alone).
+    pub fn render_netns_unit(&self) -> String {
+        let ns = self.namespace.as_deref().unwrap_or("amphora-haproxy");
+        format!(
+            "[Unit]\nDescription=Configure {ns} network namespace\nStopWhenUnneeded=true\n\n\
+             [Service]\nType=oneshot\nRemainAfterExit=yes\n\
+             ExecStart=-/sbin/ip netns add {ns}\nExecStart=-/sbin/ip -n {ns} link set lo up\n"
+        )
+    }
+
+    fn systemctl(&self, args: &[&str]) -> Result<(), String> {
+        output(Command::new(&self.systemctl).args(args))
+    }
+
+    fn write_unit(path: &Path, text: &str) -> Result<(), String> {
+        std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/")))
+            .and_then(|()| std::fs::write(path, text))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+impl Haproxy for SystemdHaproxy {
+    fn validate(&self, config: &Path, peer: &str) -> Result<(), String> {
+        crate::haproxy::DirectHaproxy {
+            haproxy_cmd: self.haproxy_cmd.clone(),
+            namespace: None,
+        }
+        .validate(config, peer)
+    }
+
+    fn running(&self, lb: &LbPaths) -> bool {
+        read_pid(&lb.pid).is_some_and(alive)
+    }
+
+    fn start(&self, lb: &LbPaths, _peer: &str) -> Result<(), String> {
+        self.systemctl(&["start", &Self::unit_name(lb)])
+    }
+
+    fn reload(&self, lb: &LbPaths, _peer: &str) -> Result<(), String> {
+        self.systemctl(&["reload", &Self::unit_name(lb)])
+    }
+
+    fn stop(&self, lb: &LbPaths) -> Result<(), String> {
+        self.systemctl(&["stop", &Self::unit_name(lb)])
+    }
+
+    fn install(&self, lb: &LbPaths, peer: &str) -> Result<(), String> {
+        let netns = self.unit_dir.join("amphora-netns.service");
+        if !netns.exists() {
+            Self::write_unit(&netns, &self.render_netns_unit())?;
+            self.systemctl(&["enable", "amphora-netns.service"])?;
+        }
+        let unit = self.unit_dir.join(Self::unit_name(lb));
+        if !unit.exists() {
+            Self::write_unit(&unit, &self.render_unit(lb, peer))?;
+        }
+        self.systemctl(&["daemon-reload"])?;
+        self.systemctl(&["enable", &Self::unit_name(lb)])
+    }
+
+    fn uninstall(&self, lb: &LbPaths) -> Result<(), String> {
+        let result = self.systemctl(&["disable", &Self::unit_name(lb)]);
+        let _ = std::fs::remove_file(self.unit_dir.join(Self::unit_name(lb)));
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in `systemctl` recording its arguments, so the call sequence is checked
+    /// without a running systemd.
+    fn fake_systemctl(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("systemctl");
+        let log = dir.join("calls");
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn install_renders_the_stock_unit_and_enables_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let units = dir.path().join("units");
+        let haproxy = SystemdHaproxy {
+            haproxy_cmd: PathBuf::from("/usr/sbin/haproxy"),
+            namespace: Some("amphora-haproxy".into()),
+            unit_dir: units.clone(),
+            systemctl: fake_systemctl(dir.path()),
+        };
+        let lb = LbPaths::new(Path::new("/var/lib/octavia"), "lb1");
+        haproxy.install(&lb, "peerX").unwrap();
+        haproxy.reload(&lb, "peerX").unwrap();
+        haproxy.stop(&lb).unwrap();
+        haproxy.uninstall(&lb).unwrap();
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert_eq!(
+            calls,
+            "enable amphora-netns.service\ndaemon-reload\nenable haproxy-lb1.service\n\
+             reload haproxy-lb1.service\nstop haproxy-lb1.service\ndisable haproxy-lb1.service\n"
+        );
+        assert!(!units.join("haproxy-lb1.service").exists());
+        let unit = haproxy.render_unit(&lb, "peerX");
+        assert!(unit.contains(
+            "ExecStart=/sbin/ip netns exec amphora-haproxy /usr/sbin/haproxy -Ws -f $CONFIG -f $USERCONFIG -p $PIDFILE -L peerX"
+        ));
+        assert!(unit.contains("PIDFILE=/var/lib/octavia/lb1/lb1.pid"));
+        assert!(units.join("amphora-netns.service").exists());
+    }
+}

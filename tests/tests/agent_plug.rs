@@ -1,0 +1,297 @@
+//! octa-agent plugging networks into its amphora namespace (a namespace of the test):
+//! a hot-plugged port (a veth link with the port's MAC) becomes `eth1` with the VIP and
+//! the VRRP address, a member port becomes `eth2`; re-plugs answer 409 or update; an
+//! unknown MAC gets the 404 the controller retries; `GET /1.0/interface/{ip}` and
+//! `/1.0/details` see them. And bad input: malformed or incomplete bodies, oversized
+//! bodies, each refused with the stock body and nothing written.
+
+// Test helpers outside #[test] fns unwrap too: a panic is the test failing.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use octa_tests::agent::{AMPHORA, OctaAgent, TestNetns};
+use octa_tests::https::exchange_typed;
+use octa_tests::{require_root, run_ok};
+use serde_json::{Value, json};
+
+/// A link with `mac` in the test's own namespace, deleted on drop (with the namespace if
+/// it moved there).
+struct Dummy(String);
+
+impl Dummy {
+    fn create(tag: &str, mac: &str) -> Self {
+        let name = format!("oagt{}{tag}", std::process::id() % 100_000);
+        let _ = Command::new("ip").args(["link", "del", &name]).status();
+        // A veth pair (its peer stays behind): the kernel here has no dummy links.
+        let peer = format!("{name}p");
+        run_ok(
+            Command::new("ip")
+                .args(["link", "add", &name, "address", mac, "type", "veth"])
+                .args(["peer", "name", &peer]),
+        );
+        Dummy(name)
+    }
+}
+
+impl Drop for Dummy {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+async fn call(agent: &OctaAgent, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+    // JSON-typed, as the controller sends it (`requests` with `json=`).
+    let reply = exchange_typed(
+        agent.controller(),
+        agent.port,
+        AMPHORA,
+        method,
+        path,
+        Some("application/json"),
+        body,
+    )
+    .await
+    .unwrap();
+    let body = serde_json::from_str(&reply.body)
+        .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {}", reply.body));
+    (reply.status, body)
+}
+
+#[tokio::test]
+async fn vip_and_member_ports_are_plugged_into_the_amphora_namespace() {
+    require_root();
+    let netns = TestNetns::create("plug");
+    let agent = OctaAgent::start_in(Some(&netns.name));
+    let vip_mac = "fa:16:3e:a0:00:01";
+    let member_mac = "fa:16:3e:a0:00:02";
+    let _vip_port = Dummy::create("v", vip_mac);
+    let _member_port = Dummy::create("m", member_mac);
+    let vip_body = json!({
+        "subnet_cidr": "203.0.113.0/24", "gateway": "203.0.113.1", "mac_address": vip_mac,
+        "vrrp_ip": "203.0.113.5", "mtu": 1450, "host_routes": [],
+        "additional_vips": [{"ip_address": "203.0.113.11", "subnet_cidr": "203.0.113.0/24",
+                             "gateway": "203.0.113.1", "host_routes": []}],
+    });
+    let body = vip_body.to_string();
+    let (code, reply) = call(
+        &agent,
+        "POST",
+        "/1.0/plug/vip/203.0.113.10",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (code, reply),
+        (
+            202,
+            json!({"message": "OK", "details": "VIPs plugged on interface eth1: 203.0.113.10, 203.0.113.11"})
+        )
+    );
+    let addrs = run_ok(Command::new("ip").args(["-n", &netns.name, "-br", "addr", "show", "eth1"]));
+    for want in ["203.0.113.5/24", "203.0.113.10/32", "203.0.113.11/32"] {
+        assert!(addrs.contains(want), "{want} missing: {addrs}");
+    }
+    let route = run_ok(Command::new("ip").args(["-n", &netns.name, "route", "show", "default"]));
+    assert!(route.contains("via 203.0.113.1 dev eth1"), "{route}");
+    let mtu = run_ok(Command::new("ip").args(["-n", &netns.name, "link", "show", "eth1"]));
+    assert!(mtu.contains("mtu 1450"), "{mtu}");
+    // The same port again: stock's 409, which the controller ignores.
+    let (code, reply) = call(
+        &agent,
+        "POST",
+        "/1.0/plug/vip/203.0.113.10",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (code, reply),
+        (409, json!({"message": "Interface already exists"}))
+    );
+
+    let member = json!({"mac_address": member_mac, "fixed_ips": [
+        {"ip_address": "198.51.100.7", "subnet_cidr": "198.51.100.0/24", "host_routes": []}]});
+    let member = member.to_string();
+    let (code, reply) = call(&agent, "POST", "/1.0/plug/network", member.as_bytes()).await;
+    assert_eq!(
+        (code, reply),
+        (
+            202,
+            json!({"message": "OK", "details": "Plugged on interface eth2"})
+        )
+    );
+    let (code, reply) = call(&agent, "POST", "/1.0/plug/network", member.as_bytes()).await;
+    assert_eq!(
+        (code, reply),
+        (
+            202,
+            json!({"message": "OK", "details": "Updated existing interface eth2"})
+        )
+    );
+    let (code, reply) = call(&agent, "GET", "/1.0/interface/198.51.100.7", b"").await;
+    assert_eq!(
+        (code, reply),
+        (200, json!({"message": "OK", "interface": "eth2"}))
+    );
+    let (code, reply) = call(&agent, "GET", "/1.0/interface/203.0.113.5", b"").await;
+    assert_eq!(
+        (code, reply),
+        (200, json!({"message": "OK", "interface": "eth1"}))
+    );
+    let (code, reply) = call(&agent, "GET", "/1.0/interface/192.0.2.99", b"").await;
+    assert_eq!(
+        (code, reply),
+        (
+            404,
+            json!({"message": "Error interface not found for IP address"})
+        )
+    );
+    let (_, details) = call(&agent, "GET", "/1.0/details", b"").await;
+    let networks = details["networks"].as_object().unwrap();
+    assert!(
+        networks.contains_key("eth1") && networks.contains_key("eth2"),
+        "{details}"
+    );
+    let plugged = std::fs::read_to_string(agent.dir.path().join("plugged_interfaces")).unwrap();
+    assert_eq!(plugged, format!("{vip_mac} eth1\n{member_mac} eth2\n"));
+    assert!(agent.dir.path().join("interfaces/eth1.json").is_file());
+
+    // A port Nova has not finished plugging: the 404 with `details` the controller retries.
+    let absent = json!({"mac_address": "fa:16:3e:a0:00:99"}).to_string();
+    let (code, reply) = call(&agent, "POST", "/1.0/plug/network", absent.as_bytes()).await;
+    assert_eq!(
+        (code, reply),
+        (
+            404,
+            json!({"details": "No suitable network interface found"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn bad_plug_bodies_and_oversized_bodies_are_refused_with_stock_bodies() {
+    let agent = OctaAgent::start();
+    let werkzeug_400 =
+        |d: &str| json!({"error": format!("400 Bad Request: {d}"), "http_code": 400});
+    let cases: Vec<(&str, &str, &[u8], u16, Value)> = vec![
+        (
+            "POST",
+            "/1.0/plug/vip/203.0.113.10",
+            b"{not json",
+            400,
+            werkzeug_400("Invalid subnet information"),
+        ),
+        (
+            "POST",
+            "/1.0/plug/vip/203.0.113.10",
+            b"[]",
+            400,
+            werkzeug_400("Invalid subnet information"),
+        ),
+        (
+            "POST",
+            "/1.0/plug/vip/203.0.113.10",
+            br#"{"subnet_cidr":"203.0.113.0/24","mac_address":"fa:16:3e:00:00:01"}"#,
+            400,
+            werkzeug_400("Invalid subnet information"),
+        ),
+        (
+            "POST",
+            "/1.0/plug/network",
+            br#"{"fixed_ips":[]}"#,
+            400,
+            werkzeug_400("Invalid port information"),
+        ),
+        (
+            "POST",
+            "/1.0/plug/network",
+            br#"{"mac_address":"fa:16:3e:00:00:01","fixed_ips":[{"ip_address":"10.0.0.300"}]}"#,
+            400,
+            json!({"message": "Invalid network port"}),
+        ),
+        (
+            "GET",
+            "/1.0/interface/not-an-ip",
+            b"",
+            400,
+            json!({"message": "Invalid IP address"}),
+        ),
+    ];
+    for (method, path, body, status, want) in cases {
+        let (code, reply) = call(&agent, method, path, body).await;
+        assert_eq!((code, &reply), (status, &want), "{method} {path}");
+    }
+    // A valid object without a JSON Content-Type: Flask's get_json() refuses it.
+    let untyped = octa_tests::https::exchange(
+        agent.controller(),
+        agent.port,
+        AMPHORA,
+        "POST",
+        "/1.0/plug/network",
+        br#"{"mac_address":"fa:16:3e:00:00:01"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            untyped.status,
+            serde_json::from_str::<Value>(&untyped.body).unwrap()
+        ),
+        (400, werkzeug_400("Invalid port information"))
+    );
+    let (code, reply) = call(
+        &agent,
+        "POST",
+        "/1.0/plug/vip/not-an-ip",
+        br#"{"subnet_cidr":"203.0.113.0/24","gateway":null,"mac_address":"fa:16:3e:00:00:01"}"#,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid VIP: "),
+        "{reply}"
+    );
+
+    // Over the body limit: Werkzeug's 413, and the configuration file is untouched.
+    let conf = agent.dir.path().join("amphora-agent.conf");
+    let before = std::fs::read(&conf).unwrap();
+    let huge = vec![b'#'; 17 * 1024 * 1024];
+    let (code, reply) = call(&agent, "PUT", "/1.0/config", &huge).await;
+    assert_eq!(
+        (code, reply),
+        (
+            413,
+            json!({"error": "413 Request Entity Too Large: The data value transmitted exceeds the capacity limit.", "http_code": 413})
+        )
+    );
+    assert_eq!(std::fs::read(&conf).unwrap(), before);
+    let lb = "3f2e1d0c-0000-4766-8544-332211009988";
+    let (code, _) = call(
+        &agent,
+        "PUT",
+        &format!("/1.0/loadbalancer/{AMPHORA}/{lb}/haproxy"),
+        &huge,
+    )
+    .await;
+    assert_eq!(code, 413);
+    assert!(
+        !agent.dir.path().join(lb).exists(),
+        "an oversized upload left files"
+    );
+    // Path traversal in a load balancer id never reaches the file system.
+    let (code, reply) = call(
+        &agent,
+        "PUT",
+        &format!("/1.0/loadbalancer/{AMPHORA}/..%2F..%2Fescape/haproxy"),
+        b"global\n",
+    )
+    .await;
+    assert_eq!(code, 404, "{reply}");
+    assert_eq!(reply["http_code"], 404);
+}
