@@ -8,6 +8,12 @@
 //!
 //! The rules are written in exactly the form `nft list table` prints them, so a
 //! converged table compares equal and is not rewritten.
+//!
+//! Why the `nft` binary and not a crate: the `nftables` crate (0.6) is typed JSON around
+//! the same `nft -j` binary, so it removes no runtime dependency; four rules in the
+//! listing's own text form need no schema types, and compare byte for byte with what
+//! the kernel reports. A netlink (libnftnl-style) implementation would be far more code
+//! for no gain here.
 
 use std::io::Write;
 use std::process::{Command, Stdio};

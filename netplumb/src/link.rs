@@ -16,6 +16,7 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use tokio::time::{Instant, sleep};
 
 use crate::error::{NetError, Result, errno};
+use crate::netns::NetnsGuard;
 
 /// The desired kernel state of an interface.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -173,7 +174,13 @@ pub async fn wait_for_link(handle: &Handle, name: &str, deadline: Duration) -> R
 }
 
 /// Converges the interface to `spec`; returns what was changed (empty: nothing written).
-pub async fn ensure_link(handle: &Handle, spec: &LinkSpec) -> Result<Vec<String>> {
+/// `handle` must be a netlink connection opened in namespace `netns` (`None`: the
+/// caller's own), as [`crate::netns::with_netlink`] gives; the sysctl is written there too.
+pub async fn ensure_link(
+    handle: &Handle,
+    spec: &LinkSpec,
+    netns: Option<&str>,
+) -> Result<Vec<String>> {
     let name = spec.name.as_str();
     let seen = observe_link(handle, name)
         .await?
@@ -205,7 +212,7 @@ pub async fn ensure_link(handle: &Handle, spec: &LinkSpec) -> Result<Vec<String>
             .map_err(netlink("set MTU", name))?;
         changes.push(format!("MTU {mtu}"));
     }
-    if ignore_router_advertisements(name)? {
+    if ignore_router_advertisements(netns, name)? {
         changes.push("accept_ra 0".to_owned());
     }
     changes.extend(converge_addresses(handle, seen.index, spec).await?);
@@ -258,8 +265,10 @@ async fn converge_addresses(handle: &Handle, index: u32, spec: &LinkSpec) -> Res
 }
 
 /// Sets `net.ipv6.conf.<name>.accept_ra` to 0 (read, compare, write); true if written.
-/// /proc/sys/net belongs to the namespace of the thread that opens it.
-fn ignore_router_advertisements(name: &str) -> Result<bool> {
+/// /proc/sys/net shows the namespace of the thread that opens it, and netlink cannot set
+/// IPv6 device options, so this enters `netns` for the two file accesses (no await).
+fn ignore_router_advertisements(netns: Option<&str>, name: &str) -> Result<bool> {
+    let _guard = netns.map(NetnsGuard::enter).transpose()?;
     let path = format!("/proc/sys/net/ipv6/conf/{name}/accept_ra");
     let Ok(current) = std::fs::read_to_string(&path) else {
         return Ok(false); // IPv6 disabled on this host: nothing to ignore

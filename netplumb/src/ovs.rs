@@ -369,17 +369,27 @@ pub async fn ensure_internal_port_absent(
         });
     }
     let port_id = row_uuid(&port).unwrap_or_default();
-    // Port and Interface are not root tables: dropped from the bridge, they are
-    // garbage-collected by ovsdb-server.
-    let ops = [
-        Op::Mutate {
-            table: "Bridge",
-            where_: json!([]),
-            mutations: json!([["ports", "delete", set(&[uuid(&port_id)])]]),
-        },
-        next_cfg(),
-        Op::Comment(format!("octa: unplumb {name}")),
-    ];
+    let mut ops = vec![Op::Mutate {
+        table: "Bridge",
+        where_: json!([["ports", "includes", set(&[uuid(&port_id)])]]),
+        mutations: json!([["ports", "delete", set(&[uuid(&port_id)])]]),
+    }];
+    // Port and Interface are not root tables and would be garbage-collected anyway;
+    // deleting them explicitly makes a stale reference fail the transaction loudly.
+    ops.push(Op::Delete {
+        table: "Port",
+        where_: by_uuid(&port_id),
+    });
+    for iface in set_atoms(&port["interfaces"]) {
+        if let Some(id) = iface.get(1).and_then(Value::as_str) {
+            ops.push(Op::Delete {
+                table: "Interface",
+                where_: by_uuid(id),
+            });
+        }
+    }
+    ops.push(next_cfg());
+    ops.push(Op::Comment(format!("octa: unplumb {name} from {bridge}")));
     db.transact(&ops).await.map(|_| true)
 }
 
@@ -402,8 +412,9 @@ pub async fn wait_ofport(db: &Ovsdb, name: &str, deadline: Duration) -> Result<i
             _ if Instant::now() >= end => {
                 return Err(NetError::Timeout {
                     what: format!(
-                        "ovs-vswitchd to create interface {name} (its ofport is still empty: \
-                         is ovs-vswitchd running?)"
+                        "ovs-vswitchd to create interface {name} (OVSDB {} accepted it, but \
+                         its ofport is still empty: is ovs-vswitchd running?)",
+                        db.remote()
                     ),
                     secs: deadline.as_secs(),
                 });

@@ -34,8 +34,21 @@ pub fn validate(state: &PlumbState) -> Result<()> {
             expected: "1 to 15 characters among letters, digits, '-', '_' and '.'",
         });
     }
-    Remote::parse(&state.ovsdb)?;
-    parse_mac(&state.mac)?;
+    // The library's own errors say "MAC" and "OVSDB remote"; here they are flags.
+    if Remote::parse(&state.ovsdb).is_err() {
+        return Err(NetError::Invalid {
+            field: "--ovsdb",
+            value: state.ovsdb.clone(),
+            expected: "unix:PATH or tcp:HOST:PORT, e.g. unix:/var/run/openvswitch/db.sock",
+        });
+    }
+    if parse_mac(&state.mac).is_err() {
+        return Err(NetError::Invalid {
+            field: "--mac",
+            value: state.mac.clone(),
+            expected: "six hex octets such as fa:16:3e:12:34:56 (not multicast, not all zero)",
+        });
+    }
     if state.iface_id.trim().is_empty() {
         return Err(NetError::Invalid {
             field: "--port-id",
@@ -129,9 +142,10 @@ pub async fn setup(state: &PlumbState, deadline: Duration) -> Result<SetupReport
         mtu: state.mtu,
         addresses: state.addresses.clone(),
     };
+    let netns = state.netns.clone();
     let link_changes = with_netlink(state.netns.as_deref(), move |handle| async move {
         link::wait_for_link(&handle, &link_spec.name, deadline).await?;
-        link::ensure_link(&handle, &link_spec).await
+        link::ensure_link(&handle, &link_spec, netns.as_deref()).await
     })
     .await?;
     let firewall_written = match firewall_spec(state) {
@@ -220,8 +234,29 @@ pub async fn show(state: &PlumbState, deadline: Duration) -> Result<ShowReport> 
     })
 }
 
-fn shown<T: ToString>(value: Option<T>) -> String {
-    value.map_or_else(|| "nothing".to_owned(), |v| v.to_string())
+/// Collects verdicts: each compares what was wanted with what was seen.
+struct Judge(Vec<Verdict>);
+
+impl Judge {
+    fn add(&mut self, property: &str, ok: bool, wanted: &str, seen: &str) {
+        self.0.push(Verdict {
+            property: property.to_owned(),
+            ok,
+            detail: format!("wanted {wanted}, seen {seen}"),
+        });
+    }
+
+    /// `seen` must equal `wanted`; nothing seen is shown as `nothing`.
+    fn equal<T: ToString>(&mut self, property: &str, wanted: &str, seen: Option<T>) {
+        let seen = seen.map(|v| v.to_string());
+        let ok = seen.as_deref() == Some(wanted);
+        self.add(property, ok, wanted, seen.as_deref().unwrap_or("nothing"));
+    }
+
+    fn present(&mut self, property: &str, present: bool) {
+        let seen = if present { "present" } else { "absent" };
+        self.add(property, present, "present", seen);
+    }
 }
 
 fn judge(
@@ -233,140 +268,156 @@ fn judge(
     let mac = parse_mac(&state.mac)
         .map(|m| format_mac(&m))
         .unwrap_or_default();
-    let mut v = Vec::new();
-    let mut add = |property: &str, ok: bool, wanted: String, seen: String| {
-        v.push(Verdict {
-            property: property.to_owned(),
-            ok,
-            detail: format!("wanted {wanted}, seen {seen}"),
-        });
-    };
-    let o = ovsdb.cloned();
-    add(
-        "OVS interface",
-        o.is_some(),
-        "present".into(),
-        if o.is_some() {
-            "present".into()
-        } else {
-            "absent".into()
-        },
-    );
-    if let Some(o) = &o {
-        add(
-            "OVS type",
-            o.kind == "internal",
-            "internal".into(),
-            o.kind.clone(),
-        );
-        add(
-            "OVS iface-id",
-            o.iface_id.as_deref() == Some(&state.iface_id),
-            state.iface_id.clone(),
-            shown(o.iface_id.as_ref()),
-        );
-        add(
-            "OVS attached-mac",
-            o.attached_mac.as_deref() == Some(&mac),
-            mac.clone(),
-            shown(o.attached_mac.as_ref()),
-        );
-        add(
-            "OVS iface-status",
-            o.iface_status.as_deref() == Some("active"),
-            "active".into(),
-            shown(o.iface_status.as_ref()),
-        );
-        add(
-            "OVS skip_cleanup",
-            o.skip_cleanup.as_deref() == Some("true"),
-            "true".into(),
-            shown(o.skip_cleanup.as_ref()),
-        );
-        add(
-            "OVS owner",
-            o.owner.as_deref() == Some(&state.owner),
-            state.owner.clone(),
-            shown(o.owner.as_ref()),
-        );
-        add(
-            "OVS mac",
-            o.mac.as_deref() == Some(&mac),
-            mac.clone(),
-            shown(o.mac.as_ref()),
-        );
-        add(
-            "OVS mtu_request",
-            o.mtu_request == state.mtu,
-            shown(state.mtu),
-            shown(o.mtu_request),
-        );
-        add(
-            "OVS ofport",
-            o.ofport.is_some_and(|p| p > 0),
-            "a port number".into(),
-            o.ofport.map_or_else(
-                || "nothing (is ovs-vswitchd running?)".to_owned(),
-                |p| p.to_string(),
-            ),
-        );
+    let mut j = Judge(Vec::new());
+    j.present("OVS interface", ovsdb.is_some());
+    if let Some(o) = ovsdb {
+        judge_ovs(&mut j, state, &mac, o);
     }
-    add(
-        "kernel interface",
-        kernel.is_some(),
-        "present".into(),
-        if kernel.is_some() {
-            "present".into()
-        } else {
-            "absent".into()
-        },
-    );
+    j.present("kernel interface", kernel.is_some());
     if let Some(k) = kernel {
-        add(
-            "kernel MAC",
-            k.mac.as_deref() == Some(&mac),
-            mac.clone(),
-            shown(k.mac.as_ref()),
-        );
-        if let Some(mtu) = state.mtu {
-            add(
-                "kernel MTU",
-                k.mtu == Some(mtu),
-                mtu.to_string(),
-                shown(k.mtu),
-            );
-        }
-        add(
-            "kernel up",
-            k.up,
-            "up".into(),
-            if k.up { "up".into() } else { "down".into() },
-        );
-        for want in &state.addresses {
-            add(
-                &format!("address {want}"),
-                k.addresses.contains(want),
-                "present".into(),
-                k.addresses
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-        }
+        judge_kernel(&mut j, state, &mac, k);
     }
     if let Some(spec) = firewall_spec(state) {
         let ok = firewall == Some(spec.ruleset().as_str());
-        add(
-            "firewall table",
-            ok,
-            format!("inet {} as octa writes it", spec.table),
-            match (ok, firewall.is_some()) {
-                (true, _) => "it".into(),
-                (false, true) => "a different table (re-run octa net plumb to repair)".into(),
-                (false, false) => "no table".into(),
-            },
+        let seen = match (ok, firewall.is_some()) {
+            (true, _) => "it",
+            (false, true) => "a different table (re-run octa net plumb to repair)",
+            (false, false) => "no table",
+        };
+        let wanted = format!("inet {} as octa writes it", spec.table);
+        j.add("firewall table", ok, &wanted, seen);
+    }
+    j.0
+}
+
+fn judge_ovs(j: &mut Judge, state: &PlumbState, mac: &str, o: &PortObserved) {
+    j.equal("OVS type", "internal", Some(&o.kind));
+    j.equal("OVS iface-id", &state.iface_id, o.iface_id.as_ref());
+    j.equal("OVS attached-mac", mac, o.attached_mac.as_ref());
+    j.equal("OVS iface-status", "active", o.iface_status.as_ref());
+    j.equal("OVS skip_cleanup", "true", o.skip_cleanup.as_ref());
+    j.equal("OVS owner", &state.owner, o.owner.as_ref());
+    j.equal("OVS mac", mac, o.mac.as_ref());
+    match state.mtu {
+        Some(mtu) => j.equal("OVS mtu_request", &mtu.to_string(), o.mtu_request),
+        None => j.add(
+            "OVS mtu_request",
+            o.mtu_request.is_none(),
+            "nothing",
+            &o.mtu_request
+                .map_or("nothing".to_owned(), |m| m.to_string()),
+        ),
+    }
+    let seen = o.ofport.map_or_else(
+        || "nothing (is ovs-vswitchd running?)".to_owned(),
+        |p| p.to_string(),
+    );
+    let ok = o.ofport.is_some_and(|p| p > 0);
+    j.add("OVS ofport", ok, "a port number", &seen);
+}
+
+fn judge_kernel(j: &mut Judge, state: &PlumbState, mac: &str, k: &LinkObserved) {
+    j.equal("kernel MAC", mac, k.mac.as_ref());
+    if let Some(mtu) = state.mtu {
+        j.equal("kernel MTU", &mtu.to_string(), k.mtu);
+    }
+    j.add("kernel up", k.up, "up", if k.up { "up" } else { "down" });
+    let seen: Vec<String> = k.addresses.iter().map(ToString::to_string).collect();
+    for want in &state.addresses {
+        let ok = k.addresses.contains(want);
+        j.add(&format!("address {want}"), ok, "present", &seen.join(" "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> PlumbState {
+        PlumbState {
+            version: crate::persist::STATE_VERSION,
+            ovsdb: "unix:/run/openvswitch/db.sock".into(),
+            bridge: "br-int".into(),
+            name: "o-hm0".into(),
+            iface_id: "p1".into(),
+            mac: "FA:16:3E:00:00:01".into(),
+            mtu: Some(1450),
+            addresses: vec!["172.16.0.2/24".parse().unwrap_or_else(|_| unreachable!())],
+            netns: None,
+            firewall_port: None,
+            owner: "octa".into(),
+        }
+    }
+
+    fn observed() -> (PortObserved, LinkObserved) {
+        let mac = Some("fa:16:3e:00:00:01".to_owned());
+        let port = PortObserved {
+            kind: "internal".into(),
+            iface_id: Some("p1".into()),
+            attached_mac: mac.clone(),
+            iface_status: Some("active".into()),
+            skip_cleanup: Some("true".into()),
+            owner: Some("octa".into()),
+            mac: mac.clone(),
+            mtu_request: Some(1450),
+            ofport: Some(2),
+            error: None,
+        };
+        let link = LinkObserved {
+            index: 7,
+            mac,
+            mtu: Some(1450),
+            up: true,
+            addresses: state().addresses,
+        };
+        (port, link)
+    }
+
+    #[test]
+    fn every_property_gets_a_verdict_and_drift_fails_only_its_own() {
+        let (port, mut link) = observed();
+        let all = judge(&state(), Some(&port), Some(&link), None);
+        assert_eq!(all.len(), 15);
+        assert!(all.iter().all(|v| v.ok), "{all:?}");
+        link.mtu = Some(1500);
+        let failed: Vec<_> = judge(&state(), Some(&port), Some(&link), None)
+            .into_iter()
+            .filter(|v| !v.ok)
+            .collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].property, "kernel MTU");
+        assert_eq!(failed[0].detail, "wanted 1450, seen 1500");
+        let absent = judge(&state(), None, None, None);
+        assert_eq!(absent.len(), 2);
+        assert!(
+            absent
+                .iter()
+                .all(|v| !v.ok && v.detail == "wanted present, seen absent")
         );
     }
-    v
+
+    #[test]
+    fn bad_input_names_the_flag() {
+        let mut s = state();
+        s.mac = "01:00:5e:00:00:01".into();
+        let err = validate(&s)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("Invalid --mac \"01:00:5e:00:00:01\": six hex octets"),
+            "{err}"
+        );
+        let mut s = state();
+        s.ovsdb = "ssl:1.2.3.4:6640".into();
+        let err = validate(&s)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("Invalid --ovsdb \"ssl:1.2.3.4:6640\""),
+            "{err}"
+        );
+        assert!(validate(&state()).is_ok());
+    }
 }

@@ -434,13 +434,13 @@ fn bad_input_is_refused_naming_the_flag_and_nothing_is_created() {
     let ovs = OvsSandbox::start();
     let net = Net::new(&ovs);
     let cases: [(&[&str], &str); 5] = [
-        (&["--mac", "fa:16:3e:zz:00:01"], "Invalid MAC"),
+        (&["--mac", "fa:16:3e:zz:00:01"], "Invalid --mac"),
         (&["--mtu", "60"], "Invalid --mtu"),
         (&["--name", "a-name-longer-than-15"], "Invalid --name"),
         (&["--address", "172.31.240.0/24"], "Invalid --address"),
         (
             &["--ovsdb", "db.sock"],
-            "expected unix:PATH or tcp:HOST:PORT",
+            "Invalid --ovsdb \"db.sock\": unix:PATH or tcp:HOST:PORT",
         ),
     ];
     for (extra, words) in cases {

@@ -4,6 +4,7 @@
 //! them from a growing buffer, answers the server's `echo` probes (or the server drops
 //! idle clients), and hands each reply to the request waiting for its id. Every request
 //! has a deadline: a server that never answers is reported, never waited for forever.
+//! A connection the server closed is replaced, with backoff, by the next request.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,48 +69,31 @@ type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 /// request fails at once instead of waiting for its timeout.
 type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Value>>>>>;
 
-/// A connection to one OVSDB server, database `Open_vSwitch`.
-pub struct Ovsdb {
-    remote: Remote,
+/// One established connection: its write half, its reader task, and the requests
+/// waiting for a reply on it.
+struct Conn {
     writer: Arc<Mutex<Writer>>,
     pending: Pending,
-    next_id: AtomicU64,
-    writes: AtomicU64,
-    request_timeout: Duration,
     reader: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for Ovsdb {
+impl Drop for Conn {
     fn drop(&mut self) {
         self.reader.abort();
     }
 }
 
-impl Ovsdb {
-    /// Connects, retrying with exponential backoff (50 ms doubling to 1 s) until
-    /// `deadline` has passed: ovsdb-server may be starting up.
-    pub async fn connect(remote: &Remote, deadline: Duration) -> Result<Self> {
-        let end = Instant::now() + deadline;
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            match Self::connect_once(remote).await {
-                Ok(conn) => return Ok(conn),
-                Err(source) if Instant::now() + backoff >= end => {
-                    return Err(NetError::Connect {
-                        remote: remote.to_string(),
-                        source,
-                    });
-                }
-                Err(e) => {
-                    tracing::debug!("OVSDB {remote} not reachable yet ({e}); retrying");
-                    sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                }
-            }
-        }
-    }
+/// Why a call on one connection failed.
+enum CallError {
+    /// The connection is (or went) down. `sent`: the request reached the socket, so the
+    /// server may have executed it.
+    Closed { sent: bool },
+    /// No reply before the request timeout.
+    Timeout,
+}
 
-    async fn connect_once(remote: &Remote) -> std::io::Result<Self> {
+impl Conn {
+    async fn open(remote: &Remote) -> std::io::Result<Self> {
         let (read, write): (Box<dyn AsyncRead + Send + Unpin>, Writer) = match remote {
             Remote::Unix(path) => {
                 let (r, w) = tokio::net::UnixStream::connect(path).await?.into_split();
@@ -123,15 +107,113 @@ impl Ovsdb {
         let writer = Arc::new(Mutex::new(write));
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let reader = tokio::spawn(read_loop(read, writer.clone(), pending.clone()));
-        Ok(Ovsdb {
-            remote: remote.clone(),
+        Ok(Conn {
             writer,
             pending,
-            next_id: AtomicU64::new(1),
-            writes: AtomicU64::new(0),
-            request_timeout: Duration::from_secs(10),
             reader,
         })
+    }
+
+    async fn is_closed(&self) -> bool {
+        self.pending.lock().await.is_none()
+    }
+
+    async fn call(&self, id: u64, request: &str, wait: Duration) -> Result<Value, CallError> {
+        let (tx, rx) = oneshot::channel();
+        match self.pending.lock().await.as_mut() {
+            Some(waiting) => waiting.insert(id, tx),
+            None => return Err(CallError::Closed { sent: false }),
+        };
+        // A failed write_all leaves at most an incomplete JSON value on the socket, which
+        // the server discards when the connection closes: the request was not executed.
+        let sent = self.writer.lock().await.write_all(request.as_bytes()).await;
+        if sent.is_err() {
+            // The reader may not have seen the EOF yet: mark the connection dead now, so
+            // the retry opens a new one instead of writing into this one again.
+            *self.pending.lock().await = None;
+            return Err(CallError::Closed { sent: false });
+        }
+        match timeout(wait, rx).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(CallError::Closed { sent: true }),
+            Err(_) => {
+                self.forget(id).await;
+                Err(CallError::Timeout)
+            }
+        }
+    }
+
+    async fn forget(&self, id: u64) {
+        if let Some(waiting) = self.pending.lock().await.as_mut() {
+            waiting.remove(&id);
+        }
+    }
+}
+
+/// A connection to one OVSDB server, database `Open_vSwitch`.
+///
+/// When the server goes away (restart, upgrade), the next request reconnects with
+/// backoff. A request is sent again on the new connection only if the old one never
+/// carried it, or if it cannot write: a transaction with a write that may already have
+/// been committed is reported, never repeated blindly.
+pub struct Ovsdb {
+    remote: Remote,
+    conn: Mutex<Option<Arc<Conn>>>,
+    next_id: AtomicU64,
+    writes: AtomicU64,
+    connects: AtomicU64,
+    deadline: Duration,
+}
+
+impl Ovsdb {
+    /// Connects, retrying with exponential backoff (50 ms doubling to 1 s) until
+    /// `deadline` has passed: ovsdb-server may be starting up. `deadline` also bounds
+    /// every later request and reconnection.
+    pub async fn connect(remote: &Remote, deadline: Duration) -> Result<Self> {
+        let db = Ovsdb {
+            remote: remote.clone(),
+            conn: Mutex::new(None),
+            next_id: AtomicU64::new(1),
+            writes: AtomicU64::new(0),
+            connects: AtomicU64::new(0),
+            deadline,
+        };
+        db.live_conn().await?;
+        Ok(db)
+    }
+
+    /// The current connection, or a new one if there is none or it has closed.
+    async fn live_conn(&self) -> Result<Arc<Conn>> {
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = slot.as_ref()
+            && !conn.is_closed().await
+        {
+            return Ok(conn.clone());
+        }
+        *slot = None;
+        let end = Instant::now() + self.deadline;
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match Conn::open(&self.remote).await {
+                Ok(conn) => {
+                    self.connects.fetch_add(1, Ordering::Relaxed);
+                    let conn = Arc::new(conn);
+                    *slot = Some(conn.clone());
+                    return Ok(conn);
+                }
+                Err(source) if Instant::now() + backoff >= end => {
+                    return Err(NetError::Connect {
+                        remote: self.remote.to_string(),
+                        source,
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!("OVSDB {} not reachable yet ({e}); retrying", self.remote);
+                    sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
     }
 
     /// The remote this connection talks to.
@@ -145,15 +227,23 @@ impl Ovsdb {
         self.writes.load(Ordering::Relaxed)
     }
 
+    /// How many times a connection was established (1 until the server went away).
+    pub fn connections(&self) -> u64 {
+        self.connects.load(Ordering::Relaxed)
+    }
+
     /// Runs a transaction on `Open_vSwitch`; fails if any operation failed (the server
     /// then rolled the whole transaction back).
     pub async fn transact(&self, ops: &[Op]) -> Result<Vec<Value>> {
         let mut params = vec![json!("Open_vSwitch")];
         params.extend(ops.iter().map(Op::to_json));
-        if ops.iter().any(Op::writes) {
+        let writes = ops.iter().any(Op::writes);
+        if writes {
             self.writes.fetch_add(1, Ordering::Relaxed);
         }
-        let reply = self.request("transact", Value::Array(params)).await?;
+        let reply = self
+            .request("transact", Value::Array(params), !writes)
+            .await?;
         let results = reply.as_array().cloned().unwrap_or_default();
         for (n, result) in results.iter().enumerate() {
             if let Some(err) = result.get("error").filter(|e| !e.is_null()) {
@@ -179,32 +269,43 @@ impl Ovsdb {
         Ok(rows(results.first()))
     }
 
-    async fn request(&self, method: &str, params: Value) -> Result<Value> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        match self.pending.lock().await.as_mut() {
-            Some(waiting) => waiting.insert(id, tx),
-            None => return Err(self.protocol("the server closed the connection".to_owned())),
-        };
-        let text = json!({"method": method, "params": params, "id": id}).to_string();
-        let sent = self.writer.lock().await.write_all(text.as_bytes()).await;
-        if let Err(e) = sent {
-            if let Some(waiting) = self.pending.lock().await.as_mut() {
-                waiting.remove(&id);
-            }
-            return Err(self.protocol(format!("write failed: {e}")));
-        }
-        let reply = match timeout(self.request_timeout, rx).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(_)) => return Err(self.protocol("the server closed the connection".to_owned())),
-            Err(_) => {
-                if let Some(waiting) = self.pending.lock().await.as_mut() {
-                    waiting.remove(&id);
+    /// `echo`: a round trip that proves the server is there and answering.
+    pub async fn echo(&self) -> Result<()> {
+        self.request("echo", json!(["octa"]), true)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends one request; on a closed connection, reconnects and tries once more when
+    /// that is safe (`idempotent`, or the request never left).
+    async fn request(&self, method: &str, params: Value, idempotent: bool) -> Result<Value> {
+        let mut retried = false;
+        let reply = loop {
+            let conn = self.live_conn().await?;
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let text = json!({"method": method, "params": &params, "id": id}).to_string();
+            match conn.call(id, &text, self.deadline).await {
+                Ok(reply) => break reply,
+                Err(CallError::Closed { sent }) if !retried && (idempotent || !sent) => {
+                    tracing::debug!("OVSDB {} closed the connection; reconnecting", self.remote);
+                    retried = true;
                 }
-                return Err(NetError::Timeout {
-                    what: format!("OVSDB {} to answer {method}", self.remote),
-                    secs: self.request_timeout.as_secs(),
-                });
+                Err(CallError::Closed { sent }) => {
+                    let reason = if sent {
+                        format!(
+                            "the server closed the connection before answering {method} (it may or may not have been applied)"
+                        )
+                    } else {
+                        "the server closed the connection".to_owned()
+                    };
+                    return Err(self.protocol(reason));
+                }
+                Err(CallError::Timeout) => {
+                    return Err(NetError::Timeout {
+                        what: format!("OVSDB {} to answer {method}", self.remote),
+                        secs: self.deadline.as_secs(),
+                    });
+                }
             }
         };
         match reply.get("error").filter(|e| !e.is_null()) {

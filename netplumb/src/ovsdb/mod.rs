@@ -1,7 +1,8 @@
 //! An RFC 7047 (OVSDB) client of our own: no usable crate exists (crates.md §1.3).
 //!
 //! - `client`: the JSON-RPC connection over `unix:` or `tcp:` remotes, with a deadline on
-//!   every request, connection retries with backoff, and answers to the server's `echo`;
+//!   every request, (re)connection with backoff when the server is away or restarts, and
+//!   answers to the server's `echo`;
 //! - `ops`: typed transaction operations and the OVSDB value notation (`set`, `map`,
 //!   `uuid`, `named-uuid`).
 

@@ -41,6 +41,14 @@ pub enum Op {
         /// Mutations.
         mutations: Value,
     },
+    /// Delete the matching rows (the transaction fails if another row still refers to
+    /// one of them, unless that reference is removed in the same transaction).
+    Delete {
+        /// Table name.
+        table: &'static str,
+        /// Conditions.
+        where_: Value,
+    },
     /// Abort the transaction unless exactly `rows` match (`timeout` 0: check now).
     Wait {
         /// Table name.
@@ -61,7 +69,7 @@ impl Op {
     pub fn writes(&self) -> bool {
         matches!(
             self,
-            Op::Insert { .. } | Op::Update { .. } | Op::Mutate { .. }
+            Op::Insert { .. } | Op::Update { .. } | Op::Mutate { .. } | Op::Delete { .. }
         )
     }
 
@@ -91,6 +99,9 @@ impl Op {
                 mutations,
             } => {
                 json!({"op": "mutate", "table": table, "where": where_, "mutations": mutations})
+            }
+            Op::Delete { table, where_ } => {
+                json!({"op": "delete", "table": table, "where": where_})
             }
             Op::Wait {
                 table,
@@ -167,5 +178,14 @@ mod tests {
         assert_eq!(set_atoms(&json!(["set", [1, 2]])).len(), 2);
         assert_eq!(set_atoms(&json!(["uuid", "x"])), vec![json!(["uuid", "x"])]);
         assert!(!Op::Comment("x".into()).writes());
+        let delete = Op::Delete {
+            table: "Port",
+            where_: json!([["_uuid", "==", uuid("u1")]]),
+        };
+        assert!(delete.writes());
+        assert_eq!(
+            delete.to_json(),
+            json!({"op": "delete", "table": "Port", "where": [["_uuid", "==", ["uuid", "u1"]]]})
+        );
     }
 }
