@@ -6,5 +6,7 @@
 //! doctor checks and config rendering. It may depend on `netplumb`, `pki`, `cloud` and
 //! `proto`, and nothing else of octa. Today it re-exports `pki` and `netplumb` for `octa pki` and `octa net`.
 
+pub mod answers;
+
 pub use octa_netplumb as netplumb;
 pub use octa_pki as pki;
