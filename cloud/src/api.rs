@@ -41,6 +41,10 @@ pub trait Neutron: Send + Sync {
     async fn update_port(&self, id: &str, update: &PortUpdate) -> Result<Port>;
     async fn delete_port(&self, id: &str) -> Result<()>;
 
+    /// Replaces the tags of `id` in `collection` (`networks`, `subnets`, `security-groups`,
+    /// `ports`).
+    async fn set_tags(&self, collection: &str, id: &str, tags: &[String]) -> Result<()>;
+
     /// Network, subnet, port and security-group quota of the authenticated project.
     async fn headroom(&self) -> Result<Vec<Headroom>>;
 }

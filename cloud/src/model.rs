@@ -51,6 +51,7 @@ pub struct SubnetSpec {
 pub struct Subnet {
     pub id: String,
     pub name: String,
+    pub description: String,
     pub network_id: String,
     pub cidr: IpNet,
     pub gateway_ip: Option<IpAddr>,
@@ -120,6 +121,7 @@ pub struct PortSpec {
 pub struct Port {
     pub id: String,
     pub name: String,
+    pub description: String,
     pub network_id: String,
     pub mac_address: String,
     pub fixed_ips: Vec<FixedIp>,

@@ -18,6 +18,7 @@ pub mod ovs;
 pub mod ovsdb;
 pub mod persist;
 pub mod plumb;
+pub mod routes;
 
 pub(crate) use ovsdb::rows as ovsdb_rows;
 

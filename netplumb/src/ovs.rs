@@ -208,6 +208,18 @@ async fn read_rows(db: &Ovsdb, bridge: &str, name: &str) -> Result<Rows> {
     })
 }
 
+/// Whether the bridge `name` exists (a read-only select).
+pub async fn bridge_exists(db: &Ovsdb, name: &str) -> Result<bool> {
+    let rows = db
+        .select(Op::Select {
+            table: "Bridge",
+            where_: by_name(name),
+            columns: vec!["_uuid"],
+        })
+        .await?;
+    Ok(!rows.is_empty())
+}
+
 /// What OVSDB holds for the interface `name`, if anything.
 pub async fn observe_port(db: &Ovsdb, name: &str) -> Result<Option<PortObserved>> {
     let rows = db
