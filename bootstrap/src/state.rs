@@ -46,6 +46,12 @@ pub struct State {
     /// The deployment id: the ownership mark of everything this install made.
     pub install_id: String,
     pub answers_digest: String,
+    /// The answers of the last install, so status and uninstall need no playbook.
+    #[serde(default)]
+    pub answers: Option<Answers>,
+    /// `--octavia-conf` of the last install.
+    #[serde(default)]
+    pub octavia_conf: Option<PathBuf>,
     pub steps: Vec<StepState>,
 }
 
@@ -82,6 +88,8 @@ impl State {
             schema: SCHEMA,
             install_id,
             answers_digest,
+            answers: None,
+            octavia_conf: None,
             steps: Vec::new(),
         }
     }

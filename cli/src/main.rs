@@ -3,6 +3,7 @@
 
 mod commands;
 mod exit;
+mod progress;
 mod ui;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,14 @@ enum Command {
     Pki(commands::pki::PkiArgs),
     /// The health-manager interface on br-int.
     Net(commands::net::NetArgs),
+    /// Bootstrap Octavia on this controller: guided, or `--playbook FILE --yes`.
+    Install(commands::install::InstallArgs),
+    /// What `octa install` would change, per step, without changing anything.
+    Plan(commands::plan::PlanArgs),
+    /// The recorded install and a fresh verification of every step.
+    Status(commands::status::StatusArgs),
+    /// Remove everything the install created (only octa's own), in reverse order.
+    Uninstall(commands::uninstall::UninstallArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +46,10 @@ fn main() -> std::process::ExitCode {
     let (mode, outcome) = match cli.command {
         Command::Pki(args) => (args.output_mode(), commands::pki::run(args)),
         Command::Net(args) => (args.output_mode(), commands::net::run(args)),
+        Command::Install(args) => (args.output_mode(), commands::install::run(args)),
+        Command::Plan(args) => (args.output_mode(), commands::plan::run(args)),
+        Command::Status(args) => (args.output_mode(), commands::status::run(args)),
+        Command::Uninstall(args) => (args.output_mode(), commands::uninstall::run(args)),
     };
     match outcome {
         Ok(code) => code.into(),

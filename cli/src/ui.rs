@@ -41,6 +41,31 @@ impl Ui {
         Ok(())
     }
 
+    /// An error with its hint and exit code, printed once: human text on stderr, or the
+    /// style.md §2.3 JSON object on stdout.
+    pub fn error(&self, err: &dyn std::error::Error, hint: Option<&str>, code: crate::exit::ExitCode) {
+        let mut chain = vec![err.to_string()];
+        let mut cur = err.source();
+        while let Some(s) = cur {
+            chain.push(s.to_string());
+            cur = s.source();
+        }
+        match self.mode {
+            OutputMode::Json => {
+                let doc = serde_json::json!({
+                    "error": chain.first(), "chain": chain, "hint": hint, "exit_code": code.0,
+                });
+                println!("{doc}");
+            }
+            OutputMode::Human => {
+                eprintln!("error: {}", chain.join(": "));
+                if let Some(h) = hint.filter(|h| !h.is_empty()) {
+                    eprintln!("hint: {h}");
+                }
+            }
+        }
+    }
+
     /// A warning for the operator, on stderr in both modes.
     pub fn warn(&self, text: impl AsRef<str>) {
         eprintln!("warning: {}", text.as_ref());

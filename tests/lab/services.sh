@@ -387,6 +387,8 @@ export OCTA_AGENT_URL=https://$BIND:$AGENT_PORT
 export OCTA_AMPHORA_ID=$AMPHORA_ID
 export OCTA_AGENT_CERTS=$STATE/certs
 export OCTA_HM_ADDR=$HM_ADDR
+# octa install writes its boot unit here, never into the host's /etc/systemd/system.
+export OCTA_UNIT_DIR=$STATE/octa/units
 export OCTA_HEARTBEAT_KEY=$HEARTBEAT_KEY
 export OCTA_SERVICE_PASSWORD=$SERVICE_PASSWORD
 EOF

@@ -1,4 +1,25 @@
-//! One file per `octa` subcommand: its clap arguments and its `run`.
+//! One file per `octa` subcommand: its clap arguments and its `run`; `session`, `show` and
+//! `guided` are shared by the install-model commands.
 
+pub mod guided;
+pub mod install;
 pub mod net;
 pub mod pki;
+pub mod plan;
+pub mod session;
+pub mod show;
+pub mod status;
+pub mod uninstall;
+
+use octa_bootstrap::engine::EngineError;
+
+use crate::exit::ExitCode;
+use crate::ui::Ui;
+
+/// Prints an engine error once (with its hint) and gives its exit code.
+pub fn report(ui: &Ui, err: EngineError) -> ExitCode {
+    let code = ExitCode(u8::try_from(err.exit_code()).unwrap_or(1));
+    let hint = err.hint();
+    ui.error(&err, hint.as_deref(), code);
+    code
+}
