@@ -76,10 +76,17 @@ impl Playbook {
         self.index.paths()
     }
 
-    /// A validation problem placed in this playbook.
+    /// A validation problem placed in this playbook. A key that was not written (its
+    /// default is the problem) gets the line of its nearest written parent.
     pub fn locate_problem(&self, problem: &Problem) -> LocatedProblem {
+        let mut at = self.locate(&problem.key);
+        let mut parent = parent_of(&at.key);
+        while at.line.is_none() && !parent.is_empty() {
+            at.line = self.index.get(&parent).map(|k| k.key.line);
+            parent = parent_of(&parent);
+        }
         LocatedProblem {
-            at: self.locate(&problem.key),
+            at,
             message: problem.message.clone(),
         }
     }
@@ -151,16 +158,26 @@ fn map_yaml_error(err: &YamlError, index: &KeyIndex, source: &Path) -> PlaybookE
             expected,
             ..
         } => wrong_type(at(path.clone()), index, &path, unexpected, expected),
+        _ if path.is_empty() && index.paths().next().is_none() || path.starts_with('[') => {
+            PlaybookError::Other {
+                at: Located {
+                    file: source.to_owned(),
+                    line: pos.map(|p| p.line),
+                    key: String::new(),
+                },
+                message: "the playbook is empty or not a mapping; it needs at least `version: 1` and `mgmt_network: {cidr: ...}`".into(),
+            }
+        }
         YamlError::Message { msg, .. } if !path.is_empty() => {
             wrong_type(at(path.clone()), index, &path, msg, msg)
         }
-        other if pos.is_none() && index.paths().next().is_none() => PlaybookError::Other {
-            at: at(String::new()),
-            message: format!(
-                "the playbook is empty or not a mapping ({}); it needs at least `version: 1` and `mgmt_network: {{cidr: ...}}`",
-                first_line(&other.to_string())
-            ),
-        },
+        YamlError::InvalidScalar { ty, .. } if !path.is_empty() => {
+            wrong_type(at(path.clone()), index, &path, ty, &format!("a valid {ty}"))
+        }
+        YamlError::Unexpected { expected, .. } if index.get(&path).is_some_and(|k| k.value.is_some()) => {
+            let kind = if index.get(&path).is_some_and(|k| k.scalar.is_some()) { "this value" } else { "a list or mapping" };
+            wrong_type(at(path.clone()), index, &path, kind, expected)
+        }
         other => PlaybookError::Syntax {
             at: Located {
                 file: source.to_owned(),
@@ -229,8 +246,8 @@ fn wrong_type(
     let value = index
         .get(path)
         .and_then(|k| k.scalar.as_deref())
-        .map_or_else(|| first_line(unexpected), |s| format!("{s:?}"));
-    let expected = expected_for(path).map_or_else(|| first_line(expected), str::to_owned);
+        .map_or_else(|| first_line(unexpected), shown);
+    let expected = expected_for(path).map_or_else(|| in_words(expected), str::to_owned);
     PlaybookError::WrongType {
         at,
         value,
@@ -254,6 +271,28 @@ fn expected_for(path: &str) -> Option<&'static str> {
         _ => return None,
     };
     Some(hint)
+}
+
+/// A scalar as shown in a message: quoted, or "an empty value" for YAML null.
+fn shown(scalar: &str) -> String {
+    match scalar {
+        "" | "~" | "null" | "Null" | "NULL" => "an empty value".to_owned(),
+        s => format!("{s:?}"),
+    }
+}
+
+/// serde-saphyr's expectation ("string scalar", "mapping start") in an operator's words.
+fn in_words(expected: &str) -> String {
+    let e = first_line(expected);
+    if e.starts_with("string") {
+        "a string".to_owned()
+    } else if e.starts_with("mapping") || e.starts_with("struct") {
+        "a mapping of keys".to_owned()
+    } else if e.starts_with("sequence") {
+        "a list".to_owned()
+    } else {
+        e
+    }
 }
 
 fn first_line(s: &str) -> String {
