@@ -298,8 +298,8 @@ health_manager:
         [
             "playbooks/bad.yaml:1: version: 2 is not supported by this octa; use 1",
             "playbooks/bad.yaml:2: state_dir: \"relative/state\" is relative; use an absolute path such as /var/lib/octa",
-            "playbooks/bad.yaml:6: mgmt_network.segmentation_id: 5000 is out of range for vlan; use 1-4094",
             "playbooks/bad.yaml:3: mgmt_network.physical_network: is required for a vlan network; name the provider network (e.g. physnet1)",
+            "playbooks/bad.yaml:6: mgmt_network.segmentation_id: 5000 is out of range for vlan; use 1-4094",
             "playbooks/bad.yaml:8: interface.name: \"o hm0\" contains '/', ':' or whitespace; use 1-15 bytes without '/', ':' or whitespace (e.g. o-hm0)",
             "playbooks/bad.yaml:10: pki.key_type: \"dsa\" is not a key type; use rsa4096 or ec-p384",
             "playbooks/bad.yaml:12: health_manager.port: 0 is not a port; use 1-65535 (default 5555)",

@@ -107,6 +107,11 @@ impl PlaybookError {
         false
     }
 
+    /// Never: a playbook conflicts with nothing until preflight looks at the world.
+    pub fn is_conflict(&self) -> bool {
+        false
+    }
+
     /// The file itself does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, PlaybookError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)

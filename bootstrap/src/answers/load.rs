@@ -44,12 +44,14 @@ pub fn parse(text: &str, source: &Path) -> Result<Playbook, PlaybookError> {
     if problems.is_empty() {
         Ok(playbook)
     } else {
-        Err(PlaybookError::Invalid {
-            problems: problems
-                .iter()
-                .map(|p| playbook.locate_problem(p))
-                .collect(),
-        })
+        let mut located: Vec<LocatedProblem> = problems
+            .iter()
+            .map(|p| playbook.locate_problem(p))
+            .collect();
+        // In file order (stable: problems on one line keep the order of the checks);
+        // those with no line at all come last.
+        located.sort_by_key(|p| p.at.line.unwrap_or(usize::MAX));
+        Err(PlaybookError::Invalid { problems: located })
     }
 }
 

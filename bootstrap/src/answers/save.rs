@@ -81,6 +81,36 @@ mod tests {
     }
 
     #[test]
+    fn round_trips_values_yaml_would_misread() {
+        let text = r"version: 1
+deployment: '123'
+host: 'null'
+state_dir: '/var/lib/octa dir: x'
+mgmt_network:
+  cidr: 'fd00:31::/64'
+  name: 'yes'
+  subnet_name: '~'
+  mtu: 1500
+  allocation_pool: {start: 'fd00:31::100', end: 'fd00:31::1ff'}
+health_manager:
+  address: '::ffff:0:0'
+  peers: ['fd00:31::3']
+  port_name: '- x'
+security_groups: {amphora: '#sg', health_manager: 'a: b'}
+cloud: {name: '@lab', cacert: '/etc/ssl/c.pem'}
+amphora: {flavor: '1.5'}
+";
+        let pb = parse(text, Path::new("t.yaml"));
+        // ::ffff:0:0 is outside the CIDR: take the valid form to round-trip.
+        let text = text.replace("'::ffff:0:0'", "'fd00:31::2'");
+        let a = parse(&text, Path::new("t.yaml")).unwrap().answers;
+        assert!(pb.is_err());
+        let saved = a.to_yaml();
+        let back = parse(&saved, Path::new("saved.yaml")).unwrap().answers;
+        assert_eq!(a, back, "{saved}");
+    }
+
+    #[test]
     fn digest_ignores_spelling_and_sees_changes() {
         let a = parse(TEXT, Path::new("t.yaml")).unwrap().answers;
         let explicit = parse(
