@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::answers::Answers;
@@ -73,13 +72,9 @@ pub enum StateError {
     Schema { path: PathBuf, found: u32 },
 }
 
-/// Hex SHA-256 of the answers' canonical JSON: a changed playbook between runs shows here.
+/// The answers' digest ([`Answers::digest`]): a changed playbook between runs shows here.
 pub fn answers_digest(answers: &Answers) -> String {
-    let mut canonical = answers.clone();
-    // The deployment id is filled in from the state file on later runs; not a change.
-    canonical.deployment = None;
-    let json = serde_json::to_vec(&canonical).unwrap_or_default();
-    hex::encode(Sha256::digest(json))
+    answers.digest()
 }
 
 impl State {

@@ -1,12 +1,24 @@
 //! `Answers`: the one model of an install. Guided prompts, playbooks (YAML) and flags all
 //! fill this struct; every step reads only from it. Loading and validation of playbook
-//! files lives in `answers::load` (see `playbooks/README.md` for the format).
+//! files lives in `answers::load` (see `playbooks/README.md` for the format), checks in
+//! `answers::validate`, writing back and the digest in `Answers::to_yaml` / `Answers::digest`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+mod error;
+mod index;
+mod load;
+mod save;
+mod validate;
+
+pub use error::{Located, LocatedProblem, PlaybookError};
+pub use index::Position;
+pub use load::{Playbook, load, parse};
+pub use validate::{Problem, validate};
 
 /// Playbook format version this build reads and writes.
 pub const PLAYBOOK_VERSION: u32 = 1;
