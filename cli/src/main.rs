@@ -55,7 +55,16 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code.into(),
         Err(err) => {
             ui::report_error(mode, &err);
-            ExitCode::FAILURE.into()
+            // A playbook that does not load is a usage error: nothing was touched.
+            let bad_input = err
+                .downcast_ref::<octa_bootstrap::answers::PlaybookError>()
+                .is_some();
+            if bad_input {
+                ExitCode::USAGE
+            } else {
+                ExitCode::FAILURE
+            }
+            .into()
         }
     }
 }

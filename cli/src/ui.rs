@@ -43,7 +43,12 @@ impl Ui {
 
     /// An error with its hint and exit code, printed once: human text on stderr, or the
     /// style.md §2.3 JSON object on stdout.
-    pub fn error(&self, err: &dyn std::error::Error, hint: Option<&str>, code: crate::exit::ExitCode) {
+    pub fn error(
+        &self,
+        err: &dyn std::error::Error,
+        hint: Option<&str>,
+        code: crate::exit::ExitCode,
+    ) {
         let mut chain = vec![err.to_string()];
         let mut cur = err.source();
         while let Some(s) = cur {

@@ -6,10 +6,15 @@
 //! octa crate.
 
 pub mod api;
+mod connect;
 pub mod error;
+mod http;
 pub mod model;
+mod neutron;
+mod services;
 
 pub use api::{Glance, Neutron, Nova, Session};
+pub use connect::OpenStack;
 pub use error::CloudError;
 
 use std::path::PathBuf;

@@ -57,8 +57,17 @@ impl KeystoneUser {
     pub fn create(name: &str) -> KeystoneUser {
         let password = format!("pw-{}-{}", std::process::id(), name.len());
         let id = openstack(&[
-            "user", "create", "--domain", "Default", "--password", &password, name, "-f",
-            "value", "-c", "id",
+            "user",
+            "create",
+            "--domain",
+            "Default",
+            "--password",
+            &password,
+            name,
+            "-f",
+            "value",
+            "-c",
+            "id",
         ])
         .trim()
         .to_owned();
@@ -127,7 +136,11 @@ impl Lab {
 
     /// A complete playbook for this test; `extra` is appended (top-level keys).
     pub fn playbook(&self, extra: &str) -> PathBuf {
-        let cloud = if self.user.is_some() { "" } else { "cloud: { name: lab }\n" };
+        let cloud = if self.user.is_some() {
+            ""
+        } else {
+            "cloud: { name: lab }\n"
+        };
         let text = format!(
             "version: 1\n{cloud}state_dir: {state}\n\
 mgmt_network:\n  name: {net}\n  subnet_name: {sub}\n  type: vxlan\n  cidr: 172.31.{o}.0/24\n\
@@ -156,7 +169,8 @@ health_manager: {{ port: 5555, port_name: {port}, firewall: false }}\n{extra}",
         let mut cmd = Command::new(workspace_bin("octa"));
         cmd.args(args).env("OCTA_UNIT_DIR", self.unit_dir());
         if let Some(u) = &self.user {
-            cmd.env_remove("OS_CLOUD").env_remove("OS_CLIENT_CONFIG_FILE");
+            cmd.env_remove("OS_CLOUD")
+                .env_remove("OS_CLIENT_CONFIG_FILE");
             cmd.envs(u.env());
         }
         cmd.envs(envs.iter().copied());
@@ -197,7 +211,10 @@ health_manager: {{ port: 5555, port_name: {port}, firewall: false }}\n{extra}",
                 let id = obj["ID"].as_str().unwrap_or_default().to_owned();
                 let mut args: Vec<&str> = kind.split(' ').collect();
                 args.extend(["delete", &id]);
-                let _ = Command::new("openstack").args(&args).env("OS_CLOUD", "lab").output();
+                let _ = Command::new("openstack")
+                    .args(&args)
+                    .env("OS_CLOUD", "lab")
+                    .output();
             }
         }
     }

@@ -12,8 +12,8 @@ use std::process::Command;
 pub mod agent;
 pub mod https;
 pub mod install;
-pub mod pty;
 pub mod ovs;
+pub mod pty;
 
 /// Path of a binary built from this workspace (`octa`, `octa-control`, `octa-agent`).
 ///

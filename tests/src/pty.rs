@@ -42,7 +42,12 @@ fn strip_ansi(text: &str) -> String {
 impl Pty {
     /// Starts `cmd` with stdin, stdout and stderr on a new terminal of 120x40.
     pub fn spawn(mut cmd: Command) -> Pty {
-        let size = Winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
+        let size = Winsize {
+            ws_row: 40,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
         let OpenptyResult { master, slave } = openpty(Some(&size), None).expect("openpty");
         let child = cmd
             .env("TERM", "xterm")
@@ -66,7 +71,12 @@ impl Pty {
                 sink.lock().expect("screen lock").push_str(&text);
             }
         });
-        Pty { child, writer, screen, seen: 0 }
+        Pty {
+            child,
+            writer,
+            screen,
+            seen: 0,
+        }
     }
 
     /// Everything shown so far (escape sequences removed).
@@ -94,7 +104,9 @@ impl Pty {
 
     /// Types `keys` (use "\r" for Enter).
     pub fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type on the pty");
+        self.writer
+            .write_all(keys.as_bytes())
+            .expect("type on the pty");
         self.writer.flush().expect("flush the pty");
     }
 
@@ -107,7 +119,10 @@ impl Pty {
             }
             if Instant::now() >= end {
                 let _ = self.child.kill();
-                panic!("the process did not end within {timeout:?}; screen:\n{}", self.screen());
+                panic!(
+                    "the process did not end within {timeout:?}; screen:\n{}",
+                    self.screen()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -64,7 +64,11 @@ fn a_guided_install_at_a_terminal_and_its_saved_playbook_give_the_same_install()
     t.expect("Apply this plan?", PROMPT);
     t.send("y");
     assert_eq!(t.wait(Duration::from_secs(240)), Some(0), "{}", t.screen());
-    assert!(t.screen().contains("installed: deployment"), "{}", t.screen());
+    assert!(
+        t.screen().contains("installed: deployment"),
+        "{}",
+        t.screen()
+    );
 
     let net = list_named("network", &lab.name("net"));
     assert_eq!(net.len(), 1);
@@ -83,7 +87,12 @@ fn a_guided_install_at_a_terminal_and_its_saved_playbook_give_the_same_install()
     let again = list_named("network", &lab.name("net"));
     assert_eq!(again.len(), 1);
     assert_ne!(again[0]["ID"].as_str().unwrap(), first_id);
-    let sub = show("subnet", list_named("subnet", &lab.name("sub"))[0]["ID"].as_str().unwrap());
+    let sub = show(
+        "subnet",
+        list_named("subnet", &lab.name("sub"))[0]["ID"]
+            .as_str()
+            .unwrap(),
+    );
     assert_eq!(sub["cidr"], "172.31.216.0/24");
     lab.octa_ok(&["uninstall", "--playbook", book, "--yes"]);
 }

@@ -13,7 +13,10 @@ use serde_json::Value;
 
 fn tags(v: &Value) -> Vec<String> {
     match &v["tags"] {
-        Value::Array(a) => a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
         Value::String(s) => s.split(',').map(|t| t.trim().to_owned()).collect(),
         _ => Vec::new(),
     }
@@ -21,7 +24,8 @@ fn tags(v: &Value) -> Vec<String> {
 
 fn deployment(lab: &Lab) -> String {
     let state: Value =
-        serde_json::from_slice(&std::fs::read(lab.state_dir().join("state.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(lab.state_dir().join("state.json")).unwrap())
+            .unwrap();
     state["install_id"].as_str().unwrap().to_owned()
 }
 
@@ -29,7 +33,13 @@ fn ovs_versions(iface: &str) -> String {
     let db = format!("--db={}", lab_var("OCTA_OVSDB_UNIX"));
     let mut out = String::new();
     for (table, name) in [("Interface", iface), ("Port", iface), ("Bridge", "br-int")] {
-        out += &run_ok(Command::new("ovs-vsctl").args([&db, "--columns=_version", "list", table, name]));
+        out += &run_ok(Command::new("ovs-vsctl").args([
+            &db,
+            "--columns=_version",
+            "list",
+            table,
+            name,
+        ]));
     }
     out
 }
@@ -55,25 +65,61 @@ fn assert_installed(lab: &Lab, dep: &str) {
         let obj = show(kind, found[0]["ID"].as_str().unwrap());
         assert!(tags(&obj).contains(&tag), "{kind} not tagged {tag}: {obj}");
     }
-    let subnet = show("subnet", list_named("subnet", &lab.name("sub"))[0]["ID"].as_str().unwrap());
+    let subnet = show(
+        "subnet",
+        list_named("subnet", &lab.name("sub"))[0]["ID"]
+            .as_str()
+            .unwrap(),
+    );
     assert_eq!(subnet["cidr"], format!("172.31.{}.0/24", lab.octet));
     assert!(subnet["gateway_ip"].is_null(), "{subnet}");
-    let port = show("port", list_named("port", &lab.name("hm-port"))[0]["ID"].as_str().unwrap());
+    let port = show(
+        "port",
+        list_named("port", &lab.name("hm-port"))[0]["ID"]
+            .as_str()
+            .unwrap(),
+    );
     assert_eq!(port["binding_host_id"], host.as_str(), "{port}");
     assert_eq!(port["device_owner"], "Octavia:health-mgr");
     assert_eq!(port["status"], "ACTIVE", "{port}");
-    let amp = show("security group", list_named("security group", &lab.name("amp-sg"))[0]["ID"].as_str().unwrap());
+    let amp = show(
+        "security group",
+        list_named("security group", &lab.name("amp-sg"))[0]["ID"]
+            .as_str()
+            .unwrap(),
+    );
     let rules = amp["rules"].to_string();
     assert!(rules.contains("9443"), "{rules}");
-    assert!(rules.contains(&format!("172.31.{}.2/32", lab.octet)), "{rules}");
+    assert!(
+        rules.contains(&format!("172.31.{}.2/32", lab.octet)),
+        "{rules}"
+    );
     // The OVS port carries the Neutron port's id and MAC; the kernel side has the address.
     let db = format!("--db={}", lab_var("OCTA_OVSDB_UNIX"));
-    let ext = run_ok(Command::new("ovs-vsctl").args([&db, "get", "Interface", &lab.iface(), "external_ids"]));
+    let ext = run_ok(Command::new("ovs-vsctl").args([
+        &db,
+        "get",
+        "Interface",
+        &lab.iface(),
+        "external_ids",
+    ]));
     assert!(ext.contains(port["id"].as_str().unwrap()), "{ext}");
-    assert!(ext.contains(&format!("octa-owner=\"{dep}\"")) || ext.contains(&format!("octa-owner={dep}")), "{ext}");
+    assert!(
+        ext.contains(&format!("octa-owner=\"{dep}\""))
+            || ext.contains(&format!("octa-owner={dep}")),
+        "{ext}"
+    );
     let addr = run_ok(Command::new("ip").args(["-br", "addr", "show", "dev", &lab.iface()]));
-    assert!(addr.contains(&format!("172.31.{}.2/24", lab.octet)), "{addr}");
-    for f in ["server_ca.cert.pem", "server_ca.key.pem", "client_ca.cert.pem", "client.cert-and-key.pem"] {
+    assert!(
+        addr.contains(&format!("172.31.{}.2/24", lab.octet)),
+        "{addr}"
+    );
+    for f in [
+        "server_ca.cert.pem",
+        "server_ca.key.pem",
+        "client_ca.cert.pem",
+        "client.cert-and-key.pem",
+    ] {
         assert!(lab.pki_dir().join(f).exists(), "{f} missing");
     }
 }
@@ -86,9 +132,16 @@ fn assert_gone(lab: &Lab) {
         ("security group", "hm-sg"),
         ("port", "hm-port"),
     ] {
-        assert!(list_named(kind, &lab.name(what)).is_empty(), "{kind} {} left", lab.name(what));
+        assert!(
+            list_named(kind, &lab.name(what)).is_empty(),
+            "{kind} {} left",
+            lab.name(what)
+        );
     }
-    let out = Command::new("ip").args(["link", "show", &lab.iface()]).output().unwrap();
+    let out = Command::new("ip")
+        .args(["link", "show", &lab.iface()])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "interface {} left", lab.iface());
 }
 
@@ -100,21 +153,41 @@ fn the_lab_playbook_installs_and_verifies() {
         .args(["install", "--playbook", book, "--yes"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status = Command::new(octa_tests::workspace_bin("octa"))
         .args(["status", "--playbook", book, "--output", "json"])
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stdout));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     let doc: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(doc["verified"], true, "{doc}");
     let net = list_named("network", "lb-mgmt-net");
     assert_eq!(net.len(), 1, "{net:?}");
     let dep = doc["deployment"].as_str().unwrap();
-    assert!(tags(&show("network", net[0]["ID"].as_str().unwrap())).contains(&format!("octa:{dep}")));
-    let port = list_named("port", &format!("octavia-health-manager-{}-listen-port", run_ok(&mut Command::new("hostname")).trim()));
+    assert!(
+        tags(&show("network", net[0]["ID"].as_str().unwrap())).contains(&format!("octa:{dep}"))
+    );
+    let port = list_named(
+        "port",
+        &format!(
+            "octavia-health-manager-{}-listen-port",
+            run_ok(&mut Command::new("hostname")).trim()
+        ),
+    );
     assert_eq!(port.len(), 1);
-    assert_eq!(show("port", port[0]["ID"].as_str().unwrap())["status"], "ACTIVE");
+    assert_eq!(
+        show("port", port[0]["ID"].as_str().unwrap())["status"],
+        "ACTIVE"
+    );
     let nft = run_ok(Command::new("nft").args(["list", "table", "inet", "octa_hm"]));
     assert!(nft.contains("udp dport 5555 accept"), "{nft}");
 }
@@ -131,21 +204,38 @@ fn a_second_install_writes_nothing_and_uninstall_removes_everything() {
     assert_installed(&lab, &dep);
     let user = lab.user.as_ref().unwrap();
     let first = user.neutron_requests();
-    assert!(!writes(&first).is_empty(), "the first install wrote nothing? {first:?}");
+    assert!(
+        !writes(&first).is_empty(),
+        "the first install wrote nothing? {first:?}"
+    );
 
     let (ovs, disk) = (ovs_versions(&lab.iface()), lab.disk_snapshot());
     let out = lab.octa_ok(&["install", "--playbook", book, "--yes"]);
     assert!(out.contains("nothing to change"), "{out}");
     let second: Vec<String> = user.neutron_requests().split_off(first.len());
-    assert!(!second.is_empty(), "the re-run did not read Neutron at all?");
-    assert!(writes(&second).is_empty(), "the re-run wrote to Neutron: {:?}", writes(&second));
+    assert!(
+        !second.is_empty(),
+        "the re-run did not read Neutron at all?"
+    );
+    assert!(
+        writes(&second).is_empty(),
+        "the re-run wrote to Neutron: {:?}",
+        writes(&second)
+    );
     assert_eq!(ovs_versions(&lab.iface()), ovs, "the re-run wrote to OVSDB");
     assert_eq!(lab.disk_snapshot(), disk, "the re-run wrote to disk");
 
     let plan = lab.octa(&["plan", "--playbook", book, "--output", "json"], &[]);
     assert!(plan.status.success());
     let doc: Value = serde_json::from_slice(&plan.stdout).unwrap();
-    assert!(doc["steps"].as_array().unwrap().iter().all(|s| s["plan"]["action"] == "noop"), "{doc}");
+    assert!(
+        doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["plan"]["action"] == "noop"),
+        "{doc}"
+    );
 
     lab.octa_ok(&["uninstall", "--playbook", book, "--yes"]);
     assert_gone(&lab);
@@ -160,13 +250,26 @@ fn an_install_killed_at_every_step_boundary_finishes_without_duplicates() {
     let book = lab.playbook("");
     let book = book.to_str().unwrap();
     let steps = [
-        "preflight", "pki", "secrets", "mgmt-network", "mgmt-subnet", "amp-secgroup",
-        "hm-secgroup", "hm-port", "hm-iface", "hm-firewall", "persistence", "amphora-assets",
+        "preflight",
+        "pki",
+        "secrets",
+        "mgmt-network",
+        "mgmt-subnet",
+        "amp-secgroup",
+        "hm-secgroup",
+        "hm-port",
+        "hm-iface",
+        "hm-firewall",
+        "persistence",
+        "amphora-assets",
         "config",
     ];
     for step in steps {
         let checkpoint = format!("after-{step}");
-        let out = lab.octa(&["install", "--playbook", book, "--yes"], &[("OCTA_TEST_CHECKPOINT", &checkpoint)]);
+        let out = lab.octa(
+            &["install", "--playbook", book, "--yes"],
+            &[("OCTA_TEST_CHECKPOINT", &checkpoint)],
+        );
         assert_eq!(
             out.status.code(),
             Some(86),
@@ -185,21 +288,47 @@ fn an_install_killed_at_every_step_boundary_finishes_without_duplicates() {
 fn a_same_named_network_of_someone_else_blocks_before_any_write_and_adopt_keeps_it() {
     require_root();
     let lab = Lab::new("foreign", 213);
-    let theirs = openstack(&["network", "create", &lab.name("net"), "-f", "value", "-c", "id"]).trim().to_owned();
+    let theirs = openstack(&[
+        "network",
+        "create",
+        &lab.name("net"),
+        "-f",
+        "value",
+        "-c",
+        "id",
+    ])
+    .trim()
+    .to_owned();
     let book = lab.playbook("");
     let book = book.to_str().unwrap();
     let out = lab.octa(&["install", "--playbook", book, "--yes"], &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("not marked as octa's") && err.contains("--adopt"), "{err}");
-    for (kind, what) in [("subnet", "sub"), ("security group", "amp-sg"), ("security group", "hm-sg"), ("port", "hm-port")] {
-        assert!(list_named(kind, &lab.name(what)).is_empty(), "{kind} created although blocked");
+    assert!(
+        err.contains("not marked as octa's") && err.contains("--adopt"),
+        "{err}"
+    );
+    for (kind, what) in [
+        ("subnet", "sub"),
+        ("security group", "amp-sg"),
+        ("security group", "hm-sg"),
+        ("port", "hm-port"),
+    ] {
+        assert!(
+            list_named(kind, &lab.name(what)).is_empty(),
+            "{kind} created although blocked"
+        );
     }
     assert!(!lab.pki_dir().exists(), "PKI written although blocked");
     assert!(!lab.state_dir().join("state.json").exists());
 
     lab.octa_ok(&["install", "--playbook", book, "--yes", "--adopt"]);
-    let sub = show("subnet", list_named("subnet", &lab.name("sub"))[0]["ID"].as_str().unwrap());
+    let sub = show(
+        "subnet",
+        list_named("subnet", &lab.name("sub"))[0]["ID"]
+            .as_str()
+            .unwrap(),
+    );
     assert_eq!(sub["network_id"], theirs.as_str());
     lab.octa_ok(&["uninstall", "--playbook", book, "--yes"]);
     let kept = list_named("network", &lab.name("net"));
@@ -216,13 +345,56 @@ fn uninstall_leaves_same_named_objects_that_are_not_ours() {
     let book = lab.playbook("");
     let book = book.to_str().unwrap();
     lab.octa_ok(&["install", "--playbook", book, "--yes"]);
-    let ours = list_named("network", &lab.name("net"))[0]["ID"].as_str().unwrap().to_owned();
-    let net = openstack(&["network", "create", &lab.name("net"), "-f", "value", "-c", "id"]).trim().to_owned();
-    let sg = openstack(&["security", "group", "create", &lab.name("amp-sg"), "-f", "value", "-c", "id"]).trim().to_owned();
-    let port = openstack(&["port", "create", "--network", &net, &lab.name("hm-port"), "-f", "value", "-c", "id"]).trim().to_owned();
+    let ours = list_named("network", &lab.name("net"))[0]["ID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let net = openstack(&[
+        "network",
+        "create",
+        &lab.name("net"),
+        "-f",
+        "value",
+        "-c",
+        "id",
+    ])
+    .trim()
+    .to_owned();
+    let sg = openstack(&[
+        "security",
+        "group",
+        "create",
+        &lab.name("amp-sg"),
+        "-f",
+        "value",
+        "-c",
+        "id",
+    ])
+    .trim()
+    .to_owned();
+    let port = openstack(&[
+        "port",
+        "create",
+        "--network",
+        &net,
+        &lab.name("hm-port"),
+        "-f",
+        "value",
+        "-c",
+        "id",
+    ])
+    .trim()
+    .to_owned();
     lab.octa_ok(&["uninstall", "--playbook", book, "--yes"]);
-    let left: Vec<String> = list_named("network", &lab.name("net")).iter().map(|n| n["ID"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(left, vec![net.clone()], "ours ({ours}) must be gone, theirs kept");
+    let left: Vec<String> = list_named("network", &lab.name("net"))
+        .iter()
+        .map(|n| n["ID"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec![net.clone()],
+        "ours ({ours}) must be gone, theirs kept"
+    );
     assert_eq!(list_named("security group", &lab.name("amp-sg")).len(), 1);
     assert_eq!(list_named("port", &lab.name("hm-port")).len(), 1);
     openstack(&["port", "delete", &port]);
@@ -236,19 +408,41 @@ fn bad_playbooks_and_a_missing_ovsdb_change_nothing() {
     let lab = Lab::new("bad", 215);
     let good = std::fs::read_to_string(lab.playbook("")).unwrap();
     let cases: Vec<(String, &str, i32)> = vec![
-        (good.replace("  type: vxlan\n", "  type: vxlan\n  colour: blue\n"), "colour", 2),
-        (good.replace("172.31.215.0/24", "172.31.215.0/33"), "mgmt_network.cidr", 2),
-        (good.replace("port: 5555", "port: lots"), "health_manager.port", 2),
-        (good.replace(&lab_var("OCTA_OVSDB_UNIX"), "unix:/nonexistent/db.sock"), "ovsdb", 3),
+        (
+            good.replace("  type: vxlan\n", "  type: vxlan\n  colour: blue\n"),
+            "colour",
+            2,
+        ),
+        (
+            good.replace("172.31.215.0/24", "172.31.215.0/33"),
+            "mgmt_network.cidr",
+            2,
+        ),
+        (
+            good.replace("port: 5555", "port: lots"),
+            "health_manager.port",
+            2,
+        ),
+        (
+            good.replace(&lab_var("OCTA_OVSDB_UNIX"), "unix:/nonexistent/db.sock"),
+            "ovsdb",
+            3,
+        ),
     ];
     for (text, needle, code) in cases {
         let path = lab.dir.path().join("bad.yaml");
         std::fs::write(&path, text).unwrap();
-        let out = lab.octa(&["install", "--playbook", path.to_str().unwrap(), "--yes"], &[]);
+        let out = lab.octa(
+            &["install", "--playbook", path.to_str().unwrap(), "--yes"],
+            &[],
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{needle}: {err}");
         assert!(err.contains(needle), "{needle} not named: {err}");
-        assert!(list_named("network", &lab.name("net")).is_empty(), "{needle}: a network was created");
+        assert!(
+            list_named("network", &lab.name("net")).is_empty(),
+            "{needle}: a network was created"
+        );
         assert!(!lab.pki_dir().exists(), "{needle}: PKI written");
     }
 }

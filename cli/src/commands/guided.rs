@@ -54,7 +54,11 @@ fn path(prompt: &str, default: PathBuf) -> anyhow::Result<PathBuf> {
 fn free_cidr(taken: &[IpNet]) -> IpNet {
     (0..=255u8)
         .map(|n| IpNet::V4(Ipv4Net::new([172, 31, n, 0].into(), 24).unwrap_or_default()))
-        .find(|c| !taken.iter().any(|t| t.contains(&c.network()) || c.contains(&t.network())))
+        .find(|c| {
+            !taken
+                .iter()
+                .any(|t| t.contains(&c.network()) || c.contains(&t.network()))
+        })
         .unwrap_or_else(|| IpNet::V4(Ipv4Net::new([172, 31, 0, 0].into(), 24).unwrap_or_default()))
 }
 
@@ -79,15 +83,22 @@ fn cidr_prompt(default: IpNet, taken: Vec<IpNet>) -> anyhow::Result<IpNet> {
         .with_prompt("Management network CIDR")
         .default(default.to_string())
         .validate_with(move |s: &String| -> Result<(), String> {
-            let net: IpNet = s.parse().map_err(|_| format!("{s} is not a CIDR such as 172.31.0.0/24"))?;
+            let net: IpNet = s
+                .parse()
+                .map_err(|_| format!("{s} is not a CIDR such as 172.31.0.0/24"))?;
             if net.trunc() != net {
                 return Err(format!("{s} has host bits set; use {}", net.trunc()));
             }
             if net.prefix_len() > 29 && matches!(net, IpNet::V4(_)) {
                 return Err("too small: use /29 or larger".into());
             }
-            match taken.iter().find(|t| t.contains(&net.network()) || net.contains(&t.network())) {
-                Some(t) => Err(format!("{s} overlaps {t}, already used in the cloud or on this host")),
+            match taken
+                .iter()
+                .find(|t| t.contains(&net.network()) || net.contains(&t.network()))
+            {
+                Some(t) => Err(format!(
+                    "{s} overlaps {t}, already used in the cloud or on this host"
+                )),
                 None => Ok(()),
             }
         })
@@ -101,7 +112,10 @@ pub async fn ask(common: &Common) -> anyhow::Result<Sourced> {
     eprintln!("octa install: guided mode. Press Enter to accept a default.");
     let cloud = text(
         "clouds.yaml entry (cloud name)",
-        common.os_cloud.clone().unwrap_or_else(|| "openstack".into()),
+        common
+            .os_cloud
+            .clone()
+            .unwrap_or_else(|| "openstack".into()),
     )?;
     let probe = Answers {
         cloud: Some(CloudAnswers {
@@ -139,14 +153,29 @@ pub async fn ask(common: &Common) -> anyhow::Result<Sourced> {
     // from the network's, so a second deployment does not collide with the first.
     let base = name.trim_end_matches("-net").to_owned();
     let custom = name != defaults::network_name();
-    let pick = |standard: String, suffix: &str| if custom { format!("{base}-{suffix}") } else { standard };
-    let subnet_name = text("Management subnet name", pick(defaults::subnet_name(), "sub"))?;
+    let pick = |standard: String, suffix: &str| {
+        if custom {
+            format!("{base}-{suffix}")
+        } else {
+            standard
+        }
+    };
+    let subnet_name = text(
+        "Management subnet name",
+        pick(defaults::subnet_name(), "sub"),
+    )?;
     let amp_sg = text("Amphora security group", pick(defaults::amp_sg(), "amp-sg"))?;
-    let hm_sg = text("Health-manager security group", pick(defaults::hm_sg(), "hm-sg"))?;
+    let hm_sg = text(
+        "Health-manager security group",
+        pick(defaults::hm_sg(), "hm-sg"),
+    )?;
     let host = session::host_name()?;
     let port_name = text(
         "Health-manager port name",
-        pick(format!("octavia-health-manager-{host}-listen-port"), "hm-port"),
+        pick(
+            format!("octavia-health-manager-{host}-listen-port"),
+            "hm-port",
+        ),
     )?;
     let iface = text("Health-manager interface name", defaults::iface_name())?;
     let bridge = text("Integration bridge", defaults::bridge())?;
@@ -185,7 +214,10 @@ pub async fn ask(common: &Common) -> anyhow::Result<Sourced> {
     a.security_groups.health_manager = hm_sg;
     let problems = answers::validate(&a);
     if !problems.is_empty() {
-        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect();
         anyhow::bail!("the answers are not valid: {}", lines.join("; "));
     }
     Ok(Sourced {
@@ -228,4 +260,3 @@ async fn local_prefixes() -> Vec<IpNet> {
         .map(|r| r.into_iter().map(|r| r.prefix).collect())
         .unwrap_or_default()
 }
-

@@ -70,8 +70,12 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
         bail!("no terminal to confirm the plan on: add --yes to install unattended");
     }
     if let Some(path) = &args.save_playbook {
-        octa_bootstrap::netplumb::persist::write_atomic(path, sourced.answers.to_yaml().as_bytes(), 0o644)
-            .with_context(|| format!("writing the playbook {}", path.display()))?;
+        octa_bootstrap::netplumb::persist::write_atomic(
+            path,
+            sourced.answers.to_yaml().as_bytes(),
+            0o644,
+        )
+        .with_context(|| format!("writing the playbook {}", path.display()))?;
         ui.line(format!("answers saved to {}", path.display()));
     }
 
@@ -100,9 +104,14 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
             },
         ));
     }
-    let mut state = previous.clone().unwrap_or_else(|| State::new(deployment.clone(), digest.clone()));
+    let mut state = previous
+        .clone()
+        .unwrap_or_else(|| State::new(deployment.clone(), digest.clone()));
     let adopted = state.adopted_ids().map(str::to_owned).collect();
-    let octavia_conf = args.octavia_conf.clone().or_else(|| state.octavia_conf.clone());
+    let octavia_conf = args
+        .octavia_conf
+        .clone()
+        .or_else(|| state.octavia_conf.clone());
 
     let os = session::connect(&args.common, &sourced.answers).await?;
     let cx = session::build_ctx(
@@ -143,7 +152,17 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
     });
     let progress = StepProgress::new(args.output_mode());
     if changes {
-        if let Err(e) = engine::apply_all(&cx, &all, &planned, &dir, &mut state, &progress, stop.clone()).await {
+        if let Err(e) = engine::apply_all(
+            &cx,
+            &all,
+            &planned,
+            &dir,
+            &mut state,
+            &progress,
+            stop.clone(),
+        )
+        .await
+        {
             progress.clear();
             return Ok(super::report(&ui, e));
         }

@@ -41,7 +41,12 @@ pub struct Common {
     #[arg(long, default_value_t = 20)]
     pub timeout: u64,
     /// Where the boot unit of the health-manager interface is written.
-    #[arg(long, env = "OCTA_UNIT_DIR", default_value = "/etc/systemd/system", hide = true)]
+    #[arg(
+        long,
+        env = "OCTA_UNIT_DIR",
+        default_value = "/etc/systemd/system",
+        hide = true
+    )]
     pub unit_dir: PathBuf,
 }
 
@@ -80,7 +85,10 @@ pub fn from_state(state_dir: &Path) -> anyhow::Result<(Sourced, State)> {
         );
     };
     let Some(answers) = st.answers.clone() else {
-        bail!("{} records no answers; give --playbook FILE", path.display());
+        bail!(
+            "{} records no answers; give --playbook FILE",
+            path.display()
+        );
     };
     let shown = path.display().to_string();
     Ok((
@@ -126,7 +134,10 @@ fn os_env() -> Vec<(String, String)> {
 pub async fn connect(common: &Common, answers: &Answers) -> anyhow::Result<Arc<OpenStack>> {
     let cloud = answers.cloud.as_ref();
     let opts = ConnectOptions {
-        cloud: common.os_cloud.clone().or_else(|| cloud.map(|c| c.name.clone())),
+        cloud: common
+            .os_cloud
+            .clone()
+            .or_else(|| cloud.map(|c| c.name.clone())),
         region: cloud.and_then(|c| c.region.clone()),
         interface: cloud.and_then(|c| c.interface.clone()),
         cacert: cloud.and_then(|c| c.cacert.clone()),

@@ -63,13 +63,19 @@ async fn run_async(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .map(|(id, r)| StepStatus {
             id,
-            recorded: st.step(id).map(|s| format!("{:?}", s.status).to_lowercase()),
+            recorded: st
+                .step(id)
+                .map(|s| format!("{:?}", s.status).to_lowercase()),
             verified: r.is_ok(),
             hint: r.as_ref().err().and_then(|e| e.hint().map(str::to_owned)),
             problem: r.err().map(|e| octa_bootstrap::error_chain(&e)),
         })
         .collect();
-    ui.line(format!("deployment {} ({})", st.install_id, state_dir.join("state.json").display()));
+    ui.line(format!(
+        "deployment {} ({})",
+        st.install_id,
+        state_dir.join("state.json").display()
+    ));
     for r in &rows {
         ui.line(format!(
             "  {:<8} {:<15} recorded {}",
@@ -86,5 +92,9 @@ async fn run_async(args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let ok = rows.iter().all(|r| r.verified);
     ui.json(&serde_json::json!({ "deployment": st.install_id, "verified": ok, "steps": rows }))?;
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::STEP_FAILED })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::STEP_FAILED
+    })
 }
