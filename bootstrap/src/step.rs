@@ -101,19 +101,19 @@ pub enum StepError {
     Cloud {
         what: String,
         #[source]
-        source: octa_cloud::CloudError,
+        source: Box<octa_cloud::CloudError>,
     },
     #[error("{what}")]
     Net {
         what: String,
         #[source]
-        source: octa_netplumb::NetError,
+        source: Box<octa_netplumb::NetError>,
     },
     #[error("{what}")]
     Pki {
         what: String,
         #[source]
-        source: octa_pki::PkiError,
+        source: Box<octa_pki::PkiError>,
     },
     #[error("{path}")]
     Io {
@@ -141,11 +141,17 @@ impl StepError {
     }
     pub fn cloud(what: impl Into<String>) -> impl FnOnce(octa_cloud::CloudError) -> StepError {
         let what = what.into();
-        move |source| StepError::Cloud { what, source }
+        move |source| StepError::Cloud {
+            what,
+            source: Box::new(source),
+        }
     }
     pub fn net(what: impl Into<String>) -> impl FnOnce(octa_netplumb::NetError) -> StepError {
         let what = what.into();
-        move |source| StepError::Net { what, source }
+        move |source| StepError::Net {
+            what,
+            source: Box::new(source),
+        }
     }
     pub fn io(path: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> StepError {
         let path = path.to_string();

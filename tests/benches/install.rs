@@ -149,7 +149,7 @@ fn guide(lab: &Lab) -> Duration {
         "set",
         "Interface",
         &iface,
-        &format!("external-ids:iface-status=active"),
+        "external-ids:iface-status=active",
         "--",
         "set",
         "Interface",

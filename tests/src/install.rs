@@ -15,11 +15,17 @@ pub fn openstack(args: &[&str]) -> String {
     run_ok(Command::new("openstack").args(args).env("OS_CLOUD", "lab"))
 }
 
-/// `openstack KIND list --name NAME --long -f json` (KIND may be two words).
+/// The objects of KIND (may be two words) named exactly NAME, as `openstack KIND list -f
+/// json` rows (filtered here: `security group list` has no `--name`).
 pub fn list_named(kind: &str, name: &str) -> Vec<Value> {
     let mut args: Vec<&str> = kind.split(' ').collect();
-    args.extend(["list", "--name", name, "--long", "-f", "json"]);
-    serde_json::from_str(&openstack(&args)).unwrap_or_else(|e| panic!("{kind} list: {e}"))
+    args.extend(["list", "-f", "json"]);
+    if kind != "security group" {
+        args.extend(["--name", name]);
+    }
+    let all: Vec<Value> =
+        serde_json::from_str(&openstack(&args)).unwrap_or_else(|e| panic!("{kind} list: {e}"));
+    all.into_iter().filter(|o| o["Name"] == name).collect()
 }
 
 /// `openstack KIND show ID -f json`.
@@ -217,6 +223,29 @@ health_manager: {{ port: 5555, port_name: {port}, firewall: false }}\n{extra}",
                     .output();
             }
         }
+    }
+}
+
+/// A failed test must not leave its objects behind: they would block the next run (same
+/// CIDR routed, same names) and eat the project's quota.
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.state_dir().join("state.json").exists() {
+            let _ = self.octa(
+                &[
+                    "uninstall",
+                    "--state-dir",
+                    &self.state_dir().display().to_string(),
+                    "--yes",
+                ],
+                &[],
+            );
+        }
+        self.scrub_neutron();
+        let db = format!("--db={}", crate::lab_var("OCTA_OVSDB_UNIX"));
+        let _ = Command::new("ovs-vsctl")
+            .args([&db, "--if-exists", "del-port", "br-int", &self.iface()])
+            .output();
     }
 }
 

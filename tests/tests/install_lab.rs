@@ -30,17 +30,21 @@ fn deployment(lab: &Lab) -> String {
 }
 
 fn ovs_versions(iface: &str) -> String {
-    let db = format!("--db={}", lab_var("OCTA_OVSDB_UNIX"));
-    let mut out = String::new();
-    for (table, name) in [("Interface", iface), ("Port", iface), ("Bridge", "br-int")] {
-        out += &run_ok(Command::new("ovs-vsctl").args([
-            &db,
-            "--columns=_version",
-            "list",
-            table,
-            name,
-        ]));
-    }
+    // `_version` changes with every write to a row; ovs-vsctl cannot show it.
+    let db = lab_var("OCTA_OVSDB_UNIX");
+    let select = |table: &str, name: &str| {
+        format!(
+            r#"{{"op":"select","table":"{table}","where":[["name","==","{name}"]],"columns":["_version"]}}"#
+        )
+    };
+    let tx = format!(
+        r#"["Open_vSwitch",{},{},{}]"#,
+        select("Interface", iface),
+        select("Port", iface),
+        select("Bridge", "br-int")
+    );
+    let out = run_ok(Command::new("ovsdb-client").args(["transact", &db, &tx]));
+    assert!(out.matches("_version").count() == 3, "{out}");
     out
 }
 
@@ -302,7 +306,12 @@ fn a_same_named_network_of_someone_else_blocks_before_any_write_and_adopt_keeps_
     let book = lab.playbook("");
     let book = book.to_str().unwrap();
     let out = lab.octa(&["install", "--playbook", book, "--yes"], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    // The plan (stdout) names the reason, the error (stderr) the hint.
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(
         err.contains("not marked as octa's") && err.contains("--adopt"),

@@ -97,7 +97,7 @@ impl Step for HmFirewall {
                 vec![],
                 vec![StepError::Net {
                     what: format!("removing nftables table inet {DEFAULT_TABLE}"),
-                    source: e,
+                    source: Box::new(e),
                 }],
             ),
         }

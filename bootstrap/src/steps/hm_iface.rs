@@ -173,7 +173,7 @@ impl Step for HmIface {
             .into_iter()
             .map(|e| StepError::Net {
                 what: format!("removing interface {}", state.name),
-                source: e,
+                source: Box::new(e),
             })
             .collect();
         (done, errors)

@@ -102,9 +102,8 @@ pub fn not_ours_plan<T>(
                 if v.len() == 1 { "is" } else { "are" },
             ),
             if v.len() == 1 {
-                format!(
-                    "rename it, choose another name in the playbook, or pass --adopt to use it as it is"
-                )
+                "rename it, choose another name in the playbook, or pass --adopt to use it as it is"
+                    .to_owned()
             } else {
                 format!("choose another {kind} name in the playbook")
             },

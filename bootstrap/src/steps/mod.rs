@@ -74,7 +74,7 @@ where
             Err(e) if e.is_not_found() => {}
             Err(e) => errors.push(StepError::Cloud {
                 what: format!("deleting {kind} {id}"),
-                source: e,
+                source: Box::new(e),
             }),
         }
     }

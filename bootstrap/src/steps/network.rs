@@ -125,7 +125,7 @@ impl Step for MgmtNetwork {
                     .map_err(StepError::cloud(format!("creating network {name}")))?;
                 Ok(Record::created("network", &net.id, &name))
             }
-            other => Err(plan_error(other, &name)),
+            other => Err(plan_error(&other, &name)),
         }
     }
 
@@ -155,8 +155,8 @@ impl Step for MgmtNetwork {
     }
 }
 
-fn plan_error<T>(found: Found<T>, name: &str) -> StepError {
-    match lookup::not_ours_plan(&found, "network", name, false) {
+fn plan_error<T>(found: &Found<T>, name: &str) -> StepError {
+    match lookup::not_ours_plan(found, "network", name, false) {
         Some(Plan::Blocked { reason, hint }) => StepError::check(reason, hint),
         _ => StepError::check(
             format!("network {name}: unexpected state"),

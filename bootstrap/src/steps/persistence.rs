@@ -108,7 +108,7 @@ impl Step for Persistence {
             Ok(false) => {}
             Err(e) => errors.push(StepError::Net {
                 what: "removing the boot unit".into(),
-                source: e,
+                source: Box::new(e),
             }),
         }
         let path = state_path(cx);

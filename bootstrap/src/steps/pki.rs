@@ -81,19 +81,27 @@ impl Step for Pki {
     }
 
     async fn apply(&self, cx: &Ctx, _plan: &Plan) -> Result<Record, StepError> {
-        let key_type: KeyType = cx.answers.pki.key_type.parse().map_err(|e: String| {
-            StepError::check(
-                format!("{}: {e}", (cx.whereis)("pki.key_type")),
-                "use rsa4096 or ec-p384",
-            )
-        })?;
+        // Playbook spelling (validated at load) to the pki crate's key types.
+        let key_type = match cx.answers.pki.key_type.as_str() {
+            "rsa4096" => KeyType::Rsa4096,
+            "ec-p384" => KeyType::EcP384,
+            other => {
+                return Err(StepError::check(
+                    format!(
+                        "{}: unknown key type {other:?}",
+                        (cx.whereis)("pki.key_type")
+                    ),
+                    "use rsa4096 or ec-p384",
+                ));
+            }
+        };
         let opts = InitOptions {
             key_type,
             ..InitOptions::default()
         };
         let report = octa_pki::init(&dir(cx), &opts, cx.now).map_err(|source| StepError::Pki {
             what: format!("creating the PKI in {}", cx.answers.pki.dir.display()),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Record {
             created: report

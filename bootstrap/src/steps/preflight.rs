@@ -164,7 +164,7 @@ async fn quota_problems(cx: &Ctx) -> Vec<(String, String)> {
 }
 
 /// All reasons in one line, and the non-empty hints in another.
-fn joined(problems: Vec<(String, String)>) -> (String, String) {
+fn joined(problems: &[(String, String)]) -> (String, String) {
     let reasons: Vec<&str> = problems.iter().map(|(r, _)| r.as_str()).collect();
     let hints: Vec<&str> = problems
         .iter()
@@ -185,7 +185,7 @@ impl Step for Preflight {
     }
 
     async fn plan(&self, cx: &Ctx) -> Result<Plan, StepError> {
-        let (reasons, hints) = joined(problems(cx).await);
+        let (reasons, hints) = joined(&problems(cx).await);
         Ok(if reasons.is_empty() {
             Plan::noop("root, cloud, OVSDB, routes and quotas are fine")
         } else {
@@ -198,7 +198,7 @@ impl Step for Preflight {
     }
 
     async fn verify(&self, cx: &Ctx) -> Result<(), StepError> {
-        let (reasons, hints) = joined(problems(cx).await);
+        let (reasons, hints) = joined(&problems(cx).await);
         if reasons.is_empty() {
             Ok(())
         } else {

@@ -220,7 +220,7 @@ impl Step for SecGroup {
                 Err(e) if !e.is_not_found() => {
                     return Err(StepError::Cloud {
                         what: format!("removing rule {id} from security group {name}"),
-                        source: e,
+                        source: Box::new(e),
                     });
                 }
                 _ => {}

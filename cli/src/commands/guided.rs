@@ -34,7 +34,7 @@ fn text(prompt: &str, default: String) -> anyhow::Result<String> {
         .context("reading the answer")
 }
 
-fn path(prompt: &str, default: PathBuf) -> anyhow::Result<PathBuf> {
+fn path(prompt: &str, default: &std::path::Path) -> anyhow::Result<PathBuf> {
     let s = Input::<String>::new()
         .with_prompt(prompt)
         .default(default.display().to_string())
@@ -180,8 +180,8 @@ pub async fn ask(common: &Common) -> anyhow::Result<Sourced> {
     let iface = text("Health-manager interface name", defaults::iface_name())?;
     let bridge = text("Integration bridge", defaults::bridge())?;
     let ovsdb = text("OVSDB remote", ovsdb_default())?;
-    let state_dir = path("State directory", defaults::state_dir())?;
-    let pki_dir = path("PKI directory", defaults::pki_dir())?;
+    let state_dir = path("State directory", &defaults::state_dir())?;
+    let pki_dir = path("PKI directory", &defaults::pki_dir())?;
     let port: u16 = Input::<u16>::new()
         .with_prompt("Heartbeat UDP port")
         .default(defaults::hm_port())

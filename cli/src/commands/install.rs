@@ -98,7 +98,7 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
     {
         return Ok(super::report(
             &ui,
-            EngineError::AnswersChanged {
+            &EngineError::AnswersChanged {
                 path: dir.path().display().to_string(),
                 deployment,
             },
@@ -128,11 +128,11 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
     let all = steps::all();
     let planned = match engine::plan_all(&cx, &all).await {
         Ok(p) => p,
-        Err(e) => return Ok(super::report(&ui, e)),
+        Err(e) => return Ok(super::report(&ui, &e)),
     };
     show::plan(&ui, &deployment, &planned);
     if let Err(e) = engine::refuse_blocked(&planned) {
-        return Ok(super::report(&ui, e));
+        return Ok(super::report(&ui, &e));
     }
     let changes = planned.iter().any(|p| !p.plan.is_noop());
     if changes && interactive && !guided::confirm("Apply this plan?")? {
@@ -151,8 +151,8 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let progress = StepProgress::new(args.output_mode());
-    if changes {
-        if let Err(e) = engine::apply_all(
+    if changes
+        && let Err(e) = engine::apply_all(
             &cx,
             &all,
             &planned,
@@ -162,10 +162,9 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
             stop.clone(),
         )
         .await
-        {
-            progress.clear();
-            return Ok(super::report(&ui, e));
-        }
+    {
+        progress.clear();
+        return Ok(super::report(&ui, &e));
     }
     progress.clear();
     let failed: Vec<(&'static str, String)> = engine::verify_all(&cx, &all)
@@ -174,9 +173,8 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|(id, r)| r.err().map(|e| (id, octa_bootstrap::error_chain(&e))))
         .collect();
     if !failed.is_empty() {
-        return Ok(super::report(&ui, EngineError::Verify { failed }));
+        return Ok(super::report(&ui, &EngineError::Verify { failed }));
     }
-    let _ = stop.load(Ordering::SeqCst);
     ui.json(&serde_json::json!({
         "deployment": deployment,
         "changed": changes,

@@ -17,9 +17,9 @@ use crate::exit::ExitCode;
 use crate::ui::Ui;
 
 /// Prints an engine error once (with its hint) and gives its exit code.
-pub fn report(ui: &Ui, err: EngineError) -> ExitCode {
+pub fn report(ui: &Ui, err: &EngineError) -> ExitCode {
     let code = ExitCode(u8::try_from(err.exit_code()).unwrap_or(1));
     let hint = err.hint();
-    ui.error(&err, hint.as_deref(), code);
+    ui.error(err, hint.as_deref(), code);
     code
 }

@@ -69,7 +69,7 @@ async fn run_async(args: PlanArgs) -> anyhow::Result<ExitCode> {
     )?;
     let planned = match engine::plan_all(&cx, &steps::all()).await {
         Ok(p) => p,
-        Err(e) => return Ok(super::report(&ui, e)),
+        Err(e) => return Ok(super::report(&ui, &e)),
     };
     show::plan(&ui, &deployment, &planned);
     ui.json(&serde_json::json!({ "deployment": deployment, "steps": planned }))?;

@@ -79,6 +79,6 @@ async fn run_async(args: UninstallArgs) -> anyhow::Result<ExitCode> {
             ui.line(format!("uninstalled deployment {}", st.install_id));
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Ok(super::report(&ui, e)),
+        Err(e) => Ok(super::report(&ui, &e)),
     }
 }
