@@ -158,11 +158,23 @@ impl OpenStack {
             .disable_auth_cache(true)
             .http_timeout(Duration::from_secs(60))
             .connect()
-            .await
-            .map_err(|e| CloudError::Auth {
-                auth_url: auth_url.clone(),
-                source: Box::new(e),
-            })?;
+            .await;
+        let sdk = match sdk {
+            Ok(s) => s,
+            Err(e) if !reachable(&auth_url).await => {
+                return Err(CloudError::Transport {
+                    method: "POST".into(),
+                    url: auth_url,
+                    source: Box::new(e),
+                });
+            }
+            Err(e) => {
+                return Err(CloudError::Auth {
+                    auth_url,
+                    source: Box::new(e),
+                });
+            }
+        };
         let token = sdk.get_auth_token().ok_or_else(|| CloudError::Auth {
             auth_url: auth_url.clone(),
             source: "Keystone returned no token".into(),
@@ -208,6 +220,29 @@ impl OpenStack {
             services,
         })
     }
+}
+
+impl OpenStack {
+    /// The versioned Neutron base URL in use (e.g. `http://host:9696/v2.0`).
+    pub fn network_url(&self) -> &str {
+        &self.network
+    }
+}
+
+/// Whether anything listens at the host and port of `url` (tells "Keystone is down",
+/// worth retrying, from "Keystone refused us").
+async fn reachable(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    let (Some(host), Some(port)) = (u.host_str(), u.port_or_known_default()) else {
+        return false;
+    };
+    let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), connect).await,
+        Ok(Ok(_))
+    )
 }
 
 /// The token is only ever sent as a header; it never appears in Debug output.

@@ -118,7 +118,16 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         if *method != Method::GET {
-            tracing::debug!(%method, url, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or("-"), "cloud write");
+            let path = url::Url::parse(url)
+                .map(|u| u.path().to_owned())
+                .unwrap_or_default();
+            tracing::debug!(
+                %method,
+                path,
+                status = status.as_u16(),
+                request_id = request_id.as_deref().unwrap_or("-"),
+                "cloud write"
+            );
         }
         let text = resp.text().await.map_err(|e| transport(method, url, e))?;
         if !status.is_success() {
