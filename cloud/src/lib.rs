@@ -8,6 +8,8 @@
 pub mod api;
 mod connect;
 pub mod error;
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
 mod http;
 pub mod model;
 mod neutron;
