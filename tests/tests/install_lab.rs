@@ -203,9 +203,55 @@ fn a_second_install_writes_nothing_and_uninstall_removes_everything() {
     lab.user = Some(KeystoneUser::create(&format!("octa-t-{}", lab.tag)));
     let book = lab.playbook("");
     let book = book.to_str().unwrap();
-    lab.octa_ok(&["install", "--playbook", book, "--yes"]);
+    let conf = lab.dir.path().join("octavia-octa.conf");
+    let out = lab.octa_ok(&[
+        "install",
+        "--playbook",
+        book,
+        "--yes",
+        "--octavia-conf",
+        conf.to_str().unwrap(),
+    ]);
     let dep = deployment(&lab);
     assert_installed(&lab, &dep);
+    // The stock octavia.conf options: ids from Neutron, this controller, the secrets (0600),
+    // and the heartbeat key never shown on the terminal.
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let net = list_named("network", &lab.name("net"))[0]["ID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let amp = list_named("security group", &lab.name("amp-sg"))[0]["ID"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for want in [
+        format!("amp_boot_network_list = {net}"),
+        format!("amp_secgroup_list = {amp}"),
+        format!("bind_ip = 172.31.{}.2", lab.octet),
+        format!("controller_ip_port_list = 172.31.{}.2:5555", lab.octet),
+        "cert_generator = local_cert_generator".to_owned(),
+    ] {
+        assert!(text.contains(&want), "{want} missing:\n{text}");
+    }
+    let key = std::fs::read_to_string(lab.state_dir().join("heartbeat_key")).unwrap();
+    assert!(key.trim().len() >= 32);
+    assert!(text.contains(&format!("heartbeat_key = {}", key.trim())));
+    assert!(!out.contains(key.trim()), "the heartbeat key was printed");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let control = std::fs::read_to_string(lab.state_dir().join("octa-control.yaml")).unwrap();
+    assert!(
+        control.contains(&format!("boot_network: {net}")),
+        "{control}"
+    );
+    assert!(
+        !control.contains(key.trim()),
+        "octa-control.yaml must reference the key file"
+    );
     let user = lab.user.as_ref().unwrap();
     let first = user.neutron_requests();
     assert!(
@@ -243,6 +289,10 @@ fn a_second_install_writes_nothing_and_uninstall_removes_everything() {
 
     lab.octa_ok(&["uninstall", "--playbook", book, "--yes"]);
     assert_gone(&lab);
+    assert!(
+        !conf.exists(),
+        "the rendered octavia.conf options must go too"
+    );
     assert!(!lab.state_dir().join("state.json").exists());
     assert!(!lab.pki_dir().join("server_ca.key.pem").exists());
 }

@@ -126,9 +126,21 @@ impl Step for HmIface {
                 )],
             });
         };
-        let failing = failing_verdicts(cx, &state).await?;
+        let mut failing = failing_verdicts(cx, &state).await?;
+        // Plumbed but not bound: the OVS agent has not seen it (yet); apply waits for it.
+        let port = cx
+            .neutron
+            .port(&state.iface_id)
+            .await
+            .map_err(StepError::cloud(format!("reading port {}", state.iface_id)))?;
+        if port.status != "ACTIVE" {
+            failing.push(format!(
+                "port {} is {} in Neutron, not ACTIVE",
+                port.id, port.status
+            ));
+        }
         Ok(if failing.is_empty() {
-            Plan::noop(format!("{name} is plumbed"))
+            Plan::noop(format!("{name} is plumbed and its port ACTIVE"))
         } else {
             Plan::Update { changes: failing }
         })
