@@ -382,7 +382,9 @@ async fn writes_are_logged_with_request_id_and_no_secrets() {
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let writes: Vec<&str> = logs.lines().filter(|l| l.contains("cloud write")).collect();
-    assert_eq!(writes.len(), 3, "POST, PUT tags, DELETE:\n{logs}");
+    // POST, PUT tags, then DELETE; the lab's Neutron (SQLite, busy with parallel tests)
+    // sometimes answers a DELETE with 500, which is retried: each attempt is logged.
+    assert!(writes.len() >= 3, "POST, PUT tags, DELETE:\n{logs}");
     assert!(
         writes[0].contains("method=POST") && writes[0].contains("path=\"/v2.0/networks\""),
         "{}",
@@ -393,7 +395,11 @@ async fn writes_are_logged_with_request_id_and_no_secrets() {
         "{}",
         writes[1]
     );
-    assert!(writes[2].contains("method=DELETE"), "{}", writes[2]);
+    assert!(
+        writes[2..].iter().all(|l| l.contains("method=DELETE")),
+        "{writes:#?}"
+    );
+    assert!(writes.last().unwrap().contains("status=204"), "{writes:#?}");
     assert!(
         writes.iter().all(|l| l.contains("request_id=\"req-")),
         "{writes:#?}"
