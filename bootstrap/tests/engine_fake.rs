@@ -132,3 +132,53 @@ async fn a_foreign_network_blocks_before_any_write_and_undo_keeps_foreign_object
     assert_eq!(left[0].id, their_sg.id);
     assert!(fake.networks_named("lb-mgmt-net").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn undo_keeps_the_shared_network_while_another_controller_has_a_port_on_it() {
+    use octa_bootstrap::cloud::model::{FixedIp, PortSpec};
+    let fake = Arc::new(FakeCloud::default());
+    let cx = ctx(&fake);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = StateDir::lock(tmp.path()).unwrap();
+    let mut state = State::new("d1".into(), "x".into());
+    install(&cx, &dir, &mut state).await;
+    let net = fake.networks_named("lb-mgmt-net").await.unwrap().remove(0);
+    let sub = fake
+        .subnets_named("lb-mgmt-subnet")
+        .await
+        .unwrap()
+        .remove(0);
+    let peer = PortSpec {
+        name: "octavia-health-manager-ctl2-listen-port".into(),
+        description: String::new(),
+        network_id: net.id.clone(),
+        fixed_ips: vec![FixedIp {
+            subnet_id: sub.id.clone(),
+            ip_address: "172.31.9.3".parse().unwrap(),
+        }],
+        device_owner: "Octavia:health-mgr".into(),
+        device_id: String::new(),
+        host_id: "ctl2".into(),
+        security_groups: vec![],
+        tags: vec!["octa:d1".into()],
+    };
+    fake.create_port(&peer).await.unwrap();
+    let removed = engine::undo_all(&cx, &neutron_steps(), &dir, &mut state, &Quiet)
+        .await
+        .unwrap();
+    assert!(
+        removed.iter().any(|r| r.starts_with("kept network")),
+        "{removed:?}"
+    );
+    assert!(
+        removed.iter().any(|r| r.starts_with("kept subnet")),
+        "{removed:?}"
+    );
+    assert_eq!(fake.networks_named("lb-mgmt-net").await.unwrap().len(), 1);
+    assert!(
+        fake.ports_named("octavia-health-manager-ctl1-listen-port")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

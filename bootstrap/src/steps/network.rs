@@ -147,6 +147,28 @@ impl Step for MgmtNetwork {
             Ok(Found::Ours(n)) => vec![n.id],
             _ => Vec::new(),
         };
+        // A shared parent stays while anyone else still uses it (another controller's
+        // health-manager port, amphorae): removing it would cut them off.
+        let mut kept = Vec::new();
+        for id in record.created.iter().map(|r| &r.id).chain(&found) {
+            if let Ok(ports) = cx.neutron.ports_on_network(id).await {
+                let others = ports
+                    .iter()
+                    .filter(|p| !p.device_owner.starts_with("network:"))
+                    .count();
+                if others > 0 {
+                    kept.push(id.clone());
+                }
+            }
+        }
+        if !kept.is_empty() {
+            let msg = format!(
+                "kept network {} ({}): ports of others are still on it; delete them, then run `octa uninstall` again",
+                cx.answers.mgmt_network.name,
+                kept.join(", ")
+            );
+            return (vec![msg], vec![]);
+        }
         super::undo_each(cx, record, "network", found, |id| {
             let n = cx.neutron.clone();
             async move { n.delete_network(&id).await }

@@ -165,10 +165,26 @@ impl Step for MgmtSubnet {
     }
 
     async fn undo(&self, cx: &Ctx, record: &Record) -> (Vec<String>, Vec<StepError>) {
-        let found = match lookup::subnet(cx).await {
-            Ok(Found::Ours(s)) => vec![s.id],
-            _ => Vec::new(),
+        let (found, network) = match lookup::subnet(cx).await {
+            Ok(Found::Ours(s)) => (vec![s.id], Some(s.network_id)),
+            _ => (Vec::new(), None),
         };
+        // Kept while others' ports hold addresses in it (see the network step).
+        if let Some(net) = network
+            && let Ok(ports) = cx.neutron.ports_on_network(&net).await
+        {
+            let busy = ports.iter().any(|p| {
+                !p.device_owner.starts_with("network:")
+                    && p.fixed_ips.iter().any(|f| found.contains(&f.subnet_id))
+            });
+            if busy {
+                let msg = format!(
+                    "kept subnet {}: ports of others still have addresses in it",
+                    cx.answers.mgmt_network.subnet_name
+                );
+                return (vec![msg], vec![]);
+            }
+        }
         super::undo_each(cx, record, "subnet", found, |id| {
             let n = cx.neutron.clone();
             async move { n.delete_subnet(&id).await }
