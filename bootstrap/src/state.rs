@@ -4,6 +4,7 @@
 //! cannot interleave.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -75,6 +76,16 @@ pub enum StateError {
 /// The answers' digest ([`Answers::digest`]): a changed playbook between runs shows here.
 pub fn answers_digest(answers: &Answers) -> String {
     answers.digest()
+}
+
+/// A fresh deployment id: `octa-` and 8 random hex digits (the system RNG, via aws-lc-rs).
+pub fn new_deployment_id() -> Result<String, StateError> {
+    let mut b = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut b).map_err(|_| StateError::Io {
+        path: PathBuf::from("<system random generator>"),
+        source: std::io::Error::other("no random bytes"),
+    })?;
+    Ok(format!("octa-{}", hex::encode(b)))
 }
 
 impl State {
@@ -273,8 +284,6 @@ pub fn read(path: &Path) -> Result<Option<State>, StateError> {
     }
     Ok(Some(state))
 }
-
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
 #[cfg(test)]
 mod tests {

@@ -16,9 +16,6 @@ impl ExitCode {
     pub const CRITICAL: ExitCode = ExitCode(3);
     /// A step failed after changes; the state is saved and a re-run continues.
     pub const STEP_FAILED: ExitCode = ExitCode(4);
-    /// Interrupted; the state is saved.
-    #[allow(dead_code)]
-    pub const INTERRUPTED: ExitCode = ExitCode(5);
     /// A check found warnings only.
     pub const WARNINGS: ExitCode = ExitCode(10);
 }

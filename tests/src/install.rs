@@ -35,6 +35,16 @@ pub fn show(kind: &str, id: &str) -> Value {
     serde_json::from_str(&openstack(&args)).unwrap_or_else(|e| panic!("{kind} show: {e}"))
 }
 
+/// Every Neutron object an install owns, as (`openstack` kind, `Lab::name` suffix), in an
+/// order that deletes cleanly (port before subnet before network).
+pub const OBJECTS: [(&str, &str); 5] = [
+    ("port", "hm-port"),
+    ("subnet", "sub"),
+    ("network", "net"),
+    ("security group", "amp-sg"),
+    ("security group", "hm-sg"),
+];
+
 /// One test's install: names derived from `tag`, CIDR 172.31.`octet`.0/24.
 pub struct Lab {
     pub tag: String,
@@ -206,13 +216,7 @@ health_manager: {{ port: 5555, port_name: {port}, firewall: false }}\n{extra}",
 
     /// Best-effort cleanup of everything named like this test's objects.
     pub fn scrub_neutron(&self) {
-        for (kind, what) in [
-            ("port", "hm-port"),
-            ("subnet", "sub"),
-            ("network", "net"),
-            ("security group", "amp-sg"),
-            ("security group", "hm-sg"),
-        ] {
+        for (kind, what) in OBJECTS {
             for obj in list_named(kind, &self.name(what)) {
                 let id = obj["ID"].as_str().unwrap_or_default().to_owned();
                 let mut args: Vec<&str> = kind.split(' ').collect();
@@ -270,14 +274,14 @@ fn walk(dir: &Path, out: &mut Vec<String>) {
                 m.mode(),
                 m.mtime(),
                 m.mtime_nsec(),
-                md5_like(&content)
+                fnv1a(&content)
             ));
         }
     }
 }
 
 /// A cheap content fingerprint (FNV-1a), enough to see a rewrite with other bytes.
-fn md5_like(bytes: &[u8]) -> u64 {
+fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
     })

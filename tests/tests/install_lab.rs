@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use octa_tests::install::{KeystoneUser, Lab, list_named, openstack, show};
+use octa_tests::install::{KeystoneUser, Lab, OBJECTS, list_named, openstack, show};
 use octa_tests::{lab_var, require_root, run_ok};
 use serde_json::Value;
 
@@ -57,13 +57,7 @@ fn writes(requests: &[String]) -> Vec<&String> {
 fn assert_installed(lab: &Lab, dep: &str) {
     let tag = format!("octa:{dep}");
     let host = run_ok(&mut Command::new("hostname")).trim().to_owned();
-    for (kind, what) in [
-        ("network", "net"),
-        ("subnet", "sub"),
-        ("security group", "amp-sg"),
-        ("security group", "hm-sg"),
-        ("port", "hm-port"),
-    ] {
+    for (kind, what) in OBJECTS {
         let found = list_named(kind, &lab.name(what));
         assert_eq!(found.len(), 1, "{kind} {}: {found:?}", lab.name(what));
         let obj = show(kind, found[0]["ID"].as_str().unwrap());
@@ -129,13 +123,7 @@ fn assert_installed(lab: &Lab, dep: &str) {
 }
 
 fn assert_gone(lab: &Lab) {
-    for (kind, what) in [
-        ("network", "net"),
-        ("subnet", "sub"),
-        ("security group", "amp-sg"),
-        ("security group", "hm-sg"),
-        ("port", "hm-port"),
-    ] {
+    for (kind, what) in OBJECTS {
         assert!(
             list_named(kind, &lab.name(what)).is_empty(),
             "{kind} {} left",

@@ -29,7 +29,7 @@ async fn problems(cx: &Ctx) -> Vec<(String, String)> {
         out.push((
             format!(
                 "the cloud cannot be reached or refused the credentials: {}",
-                chain(&e)
+                crate::error_chain(&e)
             ),
             "check clouds.yaml / OS_* (try `openstack token issue`)".into(),
         ));
@@ -39,16 +39,6 @@ async fn problems(cx: &Ctx) -> Vec<(String, String)> {
     out.extend(route_problems(cx).await);
     out.extend(quota_problems(cx).await);
     out
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        parts.push(s.to_string());
-        cur = s.source();
-    }
-    parts.join(": ")
 }
 
 async fn ovsdb_problems(cx: &Ctx) -> Vec<(String, String)> {
@@ -62,11 +52,16 @@ async fn ovsdb_problems(cx: &Ctx) -> Vec<(String, String)> {
     };
     let remote = match Remote::parse(&i.ovsdb) {
         Ok(r) => r,
-        Err(e) => return vec![(chain(&e), hint())],
+        Err(e) => return vec![(crate::error_chain(&e), hint())],
     };
     let db = match Ovsdb::connect(&remote, cx.timeout).await {
         Ok(db) => db,
-        Err(e) => return vec![(format!("OVSDB {}: {}", i.ovsdb, chain(&e)), hint())],
+        Err(e) => {
+            return vec![(
+                format!("OVSDB {}: {}", i.ovsdb, crate::error_chain(&e)),
+                hint(),
+            )];
+        }
     };
     match ovs::bridge_exists(&db, &i.bridge).await {
         Ok(true) => vec![],
@@ -79,7 +74,10 @@ async fn ovsdb_problems(cx: &Ctx) -> Vec<(String, String)> {
             ),
             "start neutron-openvswitch-agent (it creates br-int) or fix interface.bridge".into(),
         )],
-        Err(e) => vec![(format!("OVSDB {}: {}", i.ovsdb, chain(&e)), hint())],
+        Err(e) => vec![(
+            format!("OVSDB {}: {}", i.ovsdb, crate::error_chain(&e)),
+            hint(),
+        )],
     }
 }
 
@@ -107,7 +105,7 @@ async fn route_problems(cx: &Ctx) -> Vec<(String, String)> {
                 )
             })
             .collect(),
-        Err(e) => vec![(format!("cannot read the routing table: {}", chain(&e)), String::new())],
+        Err(e) => vec![(format!("cannot read the routing table: {}", crate::error_chain(&e)), String::new())],
     }
 }
 

@@ -47,10 +47,7 @@ impl InstallArgs {
 }
 
 pub fn run(args: InstallArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run_async(args))
+    super::block_on(run_async(args))?
 }
 
 async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
@@ -90,7 +87,7 @@ async fn run_async(args: InstallArgs) -> anyhow::Result<ExitCode> {
         ),
         (Some(d), _) => d.clone(),
         (None, Some(st)) => st.install_id.clone(),
-        (None, None) => session::new_deployment_id()?,
+        (None, None) => octa_bootstrap::state::new_deployment_id()?,
     };
     if let Some(st) = &previous
         && st.answers_digest != digest

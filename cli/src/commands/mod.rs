@@ -16,6 +16,15 @@ use octa_bootstrap::engine::EngineError;
 use crate::exit::ExitCode;
 use crate::ui::Ui;
 
+/// Runs a command's async body on a single-threaded runtime (netlink work gets its own
+/// thread inside netplumb; everything else here is I/O-bound).
+pub fn block_on<F: std::future::Future>(body: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(body))
+}
+
 /// Prints an engine error once (with its hint) and gives its exit code.
 pub fn report(ui: &Ui, err: &EngineError) -> ExitCode {
     let code = ExitCode(u8::try_from(err.exit_code()).unwrap_or(1));

@@ -26,10 +26,7 @@ impl PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run_async(args))
+    super::block_on(run_async(args))?
 }
 
 async fn run_async(args: PlanArgs) -> anyhow::Result<ExitCode> {

@@ -102,25 +102,17 @@ pub fn from_state(state_dir: &Path) -> anyhow::Result<(Sourced, State)> {
 
 /// This machine's name, as Neutron's OVS agent reports it (`binding:host_id`).
 pub fn host_name() -> anyhow::Result<String> {
-    let name = nix_hostname().context("reading this host's name")?;
-    Ok(name)
-}
-
-fn nix_hostname() -> std::io::Result<String> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/hostname")?;
+    let text =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").context("reading this host's name")?;
     Ok(text.trim().to_owned())
 }
 
-/// A fresh deployment id: `octa-` and 8 random hex digits.
-pub fn new_deployment_id() -> anyhow::Result<String> {
-    let mut b = [0u8; 4];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
-        .context("reading /dev/urandom")?;
-    Ok(format!(
-        "octa-{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    ))
+/// The state directory a command works on: the playbook's, or `--state-dir`.
+pub fn state_dir(common: &Common) -> anyhow::Result<PathBuf> {
+    Ok(match &common.playbook {
+        Some(p) => from_playbook(p)?.answers.state_dir,
+        None => common.state_dir.clone(),
+    })
 }
 
 /// The `OS_*` variables, handed to the cloud crate (libraries never read the environment).

@@ -32,18 +32,12 @@ struct StepStatus {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run_async(args))
+    super::block_on(run_async(args))?
 }
 
 async fn run_async(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let ui = Ui::new(args.output_mode());
-    let state_dir = match &args.common.playbook {
-        Some(p) => session::from_playbook(p)?.answers.state_dir,
-        None => args.common.state_dir.clone(),
-    };
+    let state_dir = session::state_dir(&args.common)?;
     let (sourced, st) = session::from_state(&state_dir)?;
     let os = session::connect(&args.common, &sourced.answers).await?;
     let cx = session::build_ctx(

@@ -28,18 +28,12 @@ impl UninstallArgs {
 }
 
 pub fn run(args: UninstallArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run_async(args))
+    super::block_on(run_async(args))?
 }
 
 async fn run_async(args: UninstallArgs) -> anyhow::Result<ExitCode> {
     let ui = Ui::new(args.output_mode());
-    let state_dir = match &args.common.playbook {
-        Some(p) => session::from_playbook(p)?.answers.state_dir,
-        None => args.common.state_dir.clone(),
-    };
+    let state_dir = session::state_dir(&args.common)?;
     let dir = StateDir::lock(&state_dir)?;
     let (sourced, mut st) = session::from_state(&state_dir)?;
     let interactive = !args.yes && super::guided::is_terminal();
