@@ -110,7 +110,7 @@ svc_keystone() {
 log_dir = $STATE/log
 log_file = keystone.log
 [database]
-connection = sqlite:///$K/keystone.sqlite?check_same_thread=false
+connection = sqlite:///$K/keystone.sqlite?check_same_thread=false&timeout=30
 [token]
 provider = fernet
 [fernet_tokens]
@@ -193,7 +193,9 @@ state_path = $N/state
 log_dir = $STATE/log
 log_file = neutron-server.log
 [database]
-connection = sqlite:///$N/neutron.sqlite?check_same_thread=false
+# Neutron's API and RPC processes share this file: wait up to 30 s for its lock (pysqlite's
+# default is 5 s), or parallel tests see "database is locked" as HTTP 500.
+connection = sqlite:///$N/neutron.sqlite?check_same_thread=false&timeout=30
 [keystone_authtoken]
 www_authenticate_uri = http://$BIND:$KEYSTONE_PORT
 auth_url = http://$BIND:$KEYSTONE_PORT
