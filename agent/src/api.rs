@@ -21,7 +21,7 @@ use octa_proto::amphora::{
 
 use crate::config::AgentConfig;
 use crate::files::{cert_path, md5_hex, safe_segment, stock_filename_ok, write_secret};
-use crate::haproxy::{Haproxy, LbPaths, frontends, peer_name, strip_group_lines};
+use crate::haproxy::{Haproxy, LbPaths, bind_addresses, frontends, peer_name, strip_group_lines};
 use crate::heartbeat::HeartbeatSettings;
 use crate::host::Host;
 use crate::respond::{self, failure, json_response, message, ok, route_not_found};
@@ -51,6 +51,9 @@ pub struct AppState {
     pub namespace: Option<String>,
     /// `[amphora_agent] agent_server_network_dir`: interface files of plugged ports.
     pub network_dir: PathBuf,
+    /// `[controller_worker] loadbalancer_topology = ACTIVE_STANDBY`: keepalived owns the
+    /// VIP and sends its advertisements.
+    pub active_standby: bool,
 }
 
 /// The router.
@@ -120,6 +123,7 @@ async fn details(State(state): State<Arc<AppState>>) -> Json<Details> {
     let networks = match state.namespace.as_deref() {
         Some(ns) => host
             .links(Some(ns))
+            .await
             .into_iter()
             .filter(|l| l.name.starts_with("eth"))
             .map(|l| {
@@ -340,6 +344,9 @@ async fn lb_action(
         "reload" => state.haproxy.reload(&lb, &peer),
         _ => state.haproxy.stop(&lb),
     };
+    if done.is_ok() && effective != "stop" {
+        advertise_vips(&state, &lb).await;
+    }
     match done {
         Err(out) => failure(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -357,6 +364,35 @@ async fn lb_action(
             StatusCode::ACCEPTED,
             &Message::with_details("OK", format!("Listener {lb_id} {action}ed")),
         ),
+    }
+}
+
+/// After a start or reload, tells the VIP segment where the VIPs of the `bind` lines
+/// live (gratuitous ARP / unsolicited NA), as stock does unless keepalived owns the VIPs
+/// (ACTIVE_STANDBY). A failure only means this amphora does not hold the VIP: logged.
+async fn advertise_vips(state: &AppState, lb: &LbPaths) {
+    if state.active_standby {
+        return;
+    }
+    let config = std::fs::read_to_string(&lb.config).unwrap_or_default();
+    let vips = bind_addresses(&config);
+    if vips.is_empty() {
+        return;
+    }
+    let ns = state.namespace.as_deref();
+    let links = state.host.links(ns).await;
+    for vip in vips {
+        let Some(link) = links
+            .iter()
+            .find(|l| l.addresses.iter().any(|a| a.addr() == vip))
+        else {
+            tracing::debug!("VIP {vip} of {} is on no interface: not announced", lb.id);
+            continue;
+        };
+        match state.host.announce(ns, &link.name, &[vip]) {
+            Ok(()) => tracing::info!("announced VIP {vip} on {}", link.name),
+            Err(e) => tracing::debug!("VIP {vip} not announced: {e}"),
+        }
     }
 }
 

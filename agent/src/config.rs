@@ -41,6 +41,8 @@ pub struct AgentConfig {
     /// octa-only `[amphora_agent] octa_haproxy_manager`: `systemd` (units, as in a stock
     /// image) or `direct` (master-worker processes); default `systemd` when systemd runs.
     pub haproxy_manager: HaproxyManager,
+    /// `[controller_worker] loadbalancer_topology` is `ACTIVE_STANDBY` (else `SINGLE`).
+    pub active_standby: bool,
 }
 
 /// How haproxy processes are run.
@@ -185,7 +187,20 @@ impl AgentConfig {
                 ));
             }
         };
+        let active_standby = match get("controller_worker", "loadbalancer_topology") {
+            None | Some("SINGLE") => false,
+            Some("ACTIVE_STANDBY") => true,
+            Some(v) => {
+                return Err(invalid(
+                    "controller_worker",
+                    "loadbalancer_topology",
+                    v,
+                    "SINGLE or ACTIVE_STANDBY",
+                ));
+            }
+        };
         Ok(AgentConfig {
+            active_standby,
             bind_host: get("haproxy_amphora", "bind_host")
                 .unwrap_or("::")
                 .to_owned(),

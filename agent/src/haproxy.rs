@@ -140,6 +140,33 @@ pub fn frontends(config: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The addresses of a config's `bind` lines (`bind 203.0.113.10:80`, `bind
+/// 2001:db8::5:443 ssl ...`), deduplicated, in order: the VIPs stock announces.
+pub fn bind_addresses(config: &str) -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    for line in config.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("bind") {
+            continue;
+        }
+        let Some(endpoint) = words.next() else {
+            continue;
+        };
+        for item in endpoint.split(',') {
+            let Some((host, _port)) = item.rsplit_once(':') else {
+                continue;
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(ip) = host.parse()
+                && !out.contains(&ip)
+            {
+                out.push(ip);
+            }
+        }
+    }
+    out
+}
+
 /// Whether `pid` is a live process: a zombie (a daemonized master whose adoptive parent
 /// has not reaped it yet) has exited and does not count.
 pub(crate) fn alive(pid: i32) -> bool {
@@ -278,6 +305,17 @@ mod tests {
     fn group_lines_go_and_frontends_are_found() {
         let cfg = "global\n    group haproxy\n    daemon\nfrontend l1\n    mode http\n    bind 1.2.3.4:80\nfrontend l2\n    bind 1.2.3.4:443 ssl crt-list /x\n    mode http\nbackend p1\n    mode http\n";
         assert!(!strip_group_lines(cfg).contains("group haproxy"));
+        assert_eq!(
+            bind_addresses(cfg),
+            ["1.2.3.4".parse::<std::net::IpAddr>().expect("literal")]
+        );
+        assert_eq!(
+            bind_addresses(
+                "    bind 2001:db8::5:443 ssl crt-list /x\n    bind 10.0.0.1:80,10.0.0.2:80\n"
+            ),
+            ["2001:db8::5", "10.0.0.1", "10.0.0.2"]
+                .map(|s| s.parse::<std::net::IpAddr>().expect("literal"))
+        );
         assert_eq!(
             frontends(cfg),
             [

@@ -3,13 +3,17 @@
 //! tests) and the real one reads and changes the system (`netops`).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::netops::{self, LinkInfo, PlugPlan};
+use octa_netplumb::hotplug::LinkSummary;
+
+use crate::netops::{self, PlugPlan};
 
 /// Facts about the host.
+#[async_trait::async_trait]
 pub trait Host: Send + Sync + 'static {
     /// The host name.
     fn hostname(&self) -> String;
@@ -20,9 +24,18 @@ pub trait Host: Send + Sync + 'static {
     /// (used, available) bytes of the root filesystem.
     fn root_disk(&self) -> Option<(u64, u64)>;
     /// Links of a namespace (`None`: the agent's own).
-    fn links(&self, namespace: Option<&str>) -> Vec<LinkInfo>;
+    async fn links(&self, namespace: Option<&str>) -> Vec<LinkSummary>;
     /// Moves a link into the amphora namespace and configures it.
-    fn plug(&self, plan: &PlugPlan) -> Result<(), String>;
+    async fn plug(&self, plan: &PlugPlan) -> Result<(), String>;
+    /// Asks the kernel to rescan the PCI bus for a port being hot-plugged.
+    fn rescan_pci(&self);
+    /// Announces `addresses` on `iface` (gratuitous ARP, unsolicited NA).
+    fn announce(
+        &self,
+        namespace: Option<&str>,
+        iface: &str,
+        addresses: &[IpAddr],
+    ) -> Result<(), String>;
 }
 
 /// How long a package version is reused: `dpkg-query` costs ~10 ms a call and
@@ -46,6 +59,7 @@ impl SystemHost {
     }
 }
 
+#[async_trait::async_trait]
 impl Host for SystemHost {
     fn hostname(&self) -> String {
         nix::unistd::gethostname()
@@ -81,11 +95,27 @@ impl Host for SystemHost {
         Some((total.saturating_sub(free), st.blocks_available() * frag))
     }
 
-    fn links(&self, namespace: Option<&str>) -> Vec<LinkInfo> {
-        netops::links(namespace)
+    async fn links(&self, namespace: Option<&str>) -> Vec<LinkSummary> {
+        netops::links(namespace).await
     }
 
-    fn plug(&self, plan: &PlugPlan) -> Result<(), String> {
-        netops::plug(plan)
+    async fn plug(&self, plan: &PlugPlan) -> Result<(), String> {
+        netops::plug(plan).await
+    }
+
+    fn rescan_pci(&self) {
+        // What stock does before its 404; a host without PCI hot-plug just says no.
+        if let Err(e) = std::fs::write("/sys/bus/pci/rescan", "1") {
+            tracing::debug!("PCI rescan: {e}");
+        }
+    }
+
+    fn announce(
+        &self,
+        namespace: Option<&str>,
+        iface: &str,
+        addresses: &[IpAddr],
+    ) -> Result<(), String> {
+        netops::announce(namespace, iface, addresses)
     }
 }

@@ -8,7 +8,8 @@
 //! - `haproxy`: load balancers as haproxy processes (validated by `haproxy -c`), run
 //!   directly in master-worker mode or as `systemd` units;
 //! - `heartbeat` and `stats`: the heartbeat sender with listener/pool/member status;
-//! - `host` and `netops`: OS facts and network changes behind `Host`.
+//! - `host` and `netops`: OS facts and network changes (through `netplumb`) behind
+//!   `Host`; `ifaces`: the stock interface layout of plugged ports (VIP policy routing).
 //!
 //! Not served yet: the LVS (`udp_listener`) and VRRP (`/1.0/vrrp/...`) routes answer
 //! Werkzeug's 404, as for an unknown route.
@@ -22,6 +23,7 @@ pub mod files;
 pub mod haproxy;
 pub mod heartbeat;
 pub mod host;
+pub mod ifaces;
 pub mod netops;
 pub mod plug;
 pub mod respond;

@@ -10,7 +10,11 @@
 //! 5. otherwise the link is recorded (`plugged_interfaces`, an interface file), moved
 //!    into the namespace under its stock name and configured: 202.
 //!
-//! Not done (yet): VIP-sourced policy routing (table 1) and gratuitous ARP after plugging.
+//! Interfaces get the stock layout (`ifaces`): addresses, routes, VIP policy routing in
+//! table 1 outside ACTIVE_STANDBY, and the interface file stock's `amphora-interface`
+//! re-plugs from after a reboot; the kernel side goes through `netplumb` (`netops`).
+//! When the MAC is not found, the PCI bus is rescanned (as stock) so a port Nova is
+//! still hot-plugging shows up for the controller's retry.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,33 +23,30 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use ipnet::IpNet;
 use octa_proto::amphora::{
-    DetailsOnly, HostRoute, InterfaceBody, Message, PlugNetwork, PlugVip, WerkzeugError,
+    DetailsOnly, FixedIp, HostRoute, InterfaceBody, Message, PlugNetwork, PlugVip, WerkzeugError,
 };
-use serde_json::json;
 
 use crate::api::AppState;
+use crate::ifaces::{self, Fixed, Vip};
 use crate::netops::PlugPlan;
 use crate::respond::{failure, json_response, message};
 
 /// The VIP interface's name inside the namespace.
 pub const VIP_INTERFACE: &str = "eth1";
 
+fn not_a_network(cidr: &str) -> String {
+    format!("'{cidr}' does not appear to be an IPv4 or IPv6 network")
+}
+
 /// `a.b.c.d/n` → its prefix length, refusing host bits as Python's `ip_network` does.
 fn prefix_of(cidr: &str) -> Result<(IpAddr, u8), String> {
-    let (net, len) = cidr
-        .split_once('/')
-        .ok_or_else(|| format!("'{cidr}' does not appear to be an IPv4 or IPv6 network"))?;
-    let net: IpAddr = net
-        .parse()
-        .map_err(|_| format!("'{cidr}' does not appear to be an IPv4 or IPv6 network"))?;
-    let max = if net.is_ipv4() { 32 } else { 128 };
-    let len: u8 = len
-        .parse()
-        .ok()
-        .filter(|l| *l <= max)
-        .ok_or_else(|| format!("'{cidr}' does not appear to be an IPv4 or IPv6 network"))?;
-    Ok((net, len))
+    let net: IpNet = cidr.parse().map_err(|_| not_a_network(cidr))?;
+    if net.trunc() != net {
+        return Err(format!("{cidr} has host bits set"));
+    }
+    Ok((net.addr(), net.prefix_len()))
 }
 
 fn parse_ip(text: &str) -> Result<IpAddr, String> {
@@ -53,15 +54,21 @@ fn parse_ip(text: &str) -> Result<IpAddr, String> {
         .map_err(|_| format!("'{text}' does not appear to be an IPv4 or IPv6 address"))
 }
 
-fn routes(host_routes: &[HostRoute]) -> Result<Vec<(String, IpAddr)>, String> {
+fn routes(host_routes: &[HostRoute]) -> Result<Vec<(IpNet, IpAddr)>, String> {
     host_routes
         .iter()
-        .map(|r| Ok((r.destination.clone(), parse_ip(&r.nexthop)?)))
+        .map(|r| {
+            let dst: IpNet = r
+                .destination
+                .parse()
+                .map_err(|_| not_a_network(&r.destination))?;
+            Ok((dst.trunc(), parse_ip(&r.nexthop)?))
+        })
         .collect()
 }
 
-fn host_prefix(ip: IpAddr) -> u8 {
-    if ip.is_ipv4() { 32 } else { 128 }
+fn gateway(text: Option<&str>) -> Result<Option<IpAddr>, String> {
+    text.filter(|g| !g.is_empty()).map(parse_ip).transpose()
 }
 
 fn no_interface() -> Response {
@@ -73,43 +80,44 @@ fn no_interface() -> Response {
     )
 }
 
-/// The plan for the VIP port, or the body of the 400.
-fn vip_plan(
-    vip: &str,
-    body: &PlugVip,
-    current: String,
-    ns: Option<String>,
-) -> Result<PlugPlan, Message> {
+/// The VIPs of a plug-VIP body (or a `vip_net_info`), checked as stock's `render_vips`.
+fn vips(vip: &str, body: &PlugVip) -> Result<Vec<Vip>, Message> {
     let invalid = |e: String| Message::new(format!("Invalid VIP: {e}"));
-    let mut addresses = Vec::new();
-    let mut vips = vec![parse_ip(vip).map_err(invalid)?];
-    prefix_of(&body.subnet_cidr).map_err(invalid)?;
+    let mut out = vec![Vip {
+        ip: parse_ip(vip).map_err(invalid)?,
+        prefixlen: prefix_of(&body.subnet_cidr).map_err(invalid)?.1,
+        gateway: gateway(body.gateway.as_deref()).map_err(invalid)?,
+        host_routes: routes(&body.host_routes).map_err(invalid)?,
+    }];
     for extra in &body.additional_vips {
-        prefix_of(&extra.subnet_cidr).map_err(invalid)?;
-        vips.push(parse_ip(&extra.ip_address).map_err(invalid)?);
+        out.push(Vip {
+            ip: parse_ip(&extra.ip_address).map_err(invalid)?,
+            prefixlen: prefix_of(&extra.subnet_cidr).map_err(invalid)?.1,
+            gateway: gateway(extra.gateway.as_deref()).map_err(invalid)?,
+            host_routes: routes(&extra.host_routes).map_err(invalid)?,
+        });
     }
-    let gateway = body
-        .gateway
-        .as_deref()
-        .map(parse_ip)
-        .transpose()
-        .map_err(invalid)?;
-    if let Some(vrrp) = &body.vrrp_ip {
-        let bad = |e: String| Message::new(format!("Invalid VRRP Address: {e}"));
-        let ip = parse_ip(vrrp).map_err(bad)?;
-        addresses.push((ip, prefix_of(&body.subnet_cidr).map_err(bad)?.1));
-    }
-    addresses.extend(vips.iter().map(|ip| (*ip, host_prefix(*ip))));
-    Ok(PlugPlan {
-        current,
-        namespace: ns,
-        moving: true,
-        name: VIP_INTERFACE.to_owned(),
-        mtu: body.mtu,
-        addresses,
-        gateway,
-        routes: routes(&body.host_routes).map_err(invalid)?,
-    })
+    Ok(out)
+}
+
+/// This amphora's own address on the VIP subnet, with the subnet's prefix.
+fn vrrp_address(body: &PlugVip) -> Result<Option<IpNet>, Message> {
+    let bad = |e: String| Message::new(format!("Invalid VRRP Address: {e}"));
+    let Some(vrrp) = body.vrrp_ip.as_deref() else {
+        return Ok(None);
+    };
+    let ip = parse_ip(vrrp).map_err(bad)?;
+    let prefix = prefix_of(&body.subnet_cidr).map_err(bad)?.1;
+    IpNet::new(ip, prefix)
+        .map(Some)
+        .map_err(|e| bad(e.to_string()))
+}
+
+fn families(addresses: impl Iterator<Item = IpAddr>) -> Vec<u8> {
+    let mut out: Vec<u8> = addresses.map(|a| if a.is_ipv4() { 4 } else { 6 }).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// `POST /1.0/plug/vip/{vip}`.
@@ -127,40 +135,87 @@ pub async fn plug_vip(
         Err(e) => return werkzeug_400(e.0),
     };
     // Validated before looking at links, so a bad request never touches the host.
-    if let Err(refused) = vip_plan(&vip, &body, String::new(), None) {
-        return message(StatusCode::BAD_REQUEST, &refused);
-    }
+    let vips = match vips(&vip, &body) {
+        Ok(v) => v,
+        Err(refused) => return message(StatusCode::BAD_REQUEST, &refused),
+    };
+    let vrrp = match vrrp_address(&body) {
+        Ok(v) => v,
+        Err(refused) => return message(StatusCode::BAD_REQUEST, &refused),
+    };
     let mac = body.mac_address.to_lowercase();
     let ns = state.namespace.as_deref();
-    if ns.is_some() && state.host.links(ns).iter().any(|l| l.mac == mac) {
+    if ns.is_some() && state.host.links(ns).await.iter().any(|l| l.mac == mac) {
         return message(
             StatusCode::CONFLICT,
             &Message::new("Interface already exists"),
         );
     }
-    let Some(link) = state.host.links(None).into_iter().find(|l| l.mac == mac) else {
+    if !state.host.links(None).await.iter().any(|l| l.mac == mac) {
+        state.host.rescan_pci();
         return no_interface();
+    }
+    let iface = ifaces::vip_iface(
+        VIP_INTERFACE,
+        body.mtu,
+        &vips,
+        vrrp,
+        &[],
+        state.active_standby,
+    );
+    let fams = families(vips.iter().map(|v| v.ip));
+    let plan = PlugPlan {
+        mac: mac.clone(),
+        namespace: state.namespace.clone(),
+        moving: ns.is_some(),
+        iface,
     };
-    let plan = match vip_plan(&vip, &body, link.name, state.namespace.clone()) {
-        Ok(plan) => plan,
-        Err(refused) => return message(StatusCode::BAD_REQUEST, &refused),
-    };
-    if let Err(e) = record(&state, &plan, &mac, "vip").and_then(|()| state.host.plug(&plan)) {
+    if let Err(e) = record(&state, &plan, &fams) {
         return failure(StatusCode::INTERNAL_SERVER_ERROR, "Error plugging VIP", &e);
     }
-    let vips: Vec<String> = std::iter::once(vip)
-        .chain(body.additional_vips.iter().map(|v| v.ip_address.clone()))
-        .collect();
+    if let Err(e) = state.host.plug(&plan).await {
+        return failure(StatusCode::INTERNAL_SERVER_ERROR, "Error plugging VIP", &e);
+    }
+    let listed: Vec<String> = vips.iter().map(|v| v.ip.to_string()).collect();
     message(
         StatusCode::ACCEPTED,
         &Message::with_details(
             "OK",
             format!(
                 "VIPs plugged on interface {VIP_INTERFACE}: {}",
-                vips.join(", ")
+                listed.join(", ")
             ),
         ),
     )
+}
+
+/// The fixed IPs of a plug-network body; `None`: one is not an address (stock's 400).
+fn fixed_ips(list: &[FixedIp]) -> Option<Vec<Fixed>> {
+    list.iter()
+        .map(|f| {
+            let ip: IpAddr = f.ip_address.parse().ok()?;
+            let prefix = f
+                .subnet_cidr
+                .as_deref()
+                .and_then(|c| prefix_of(c).ok())
+                .map_or(if ip.is_ipv4() { 32 } else { 128 }, |(_, p)| p);
+            Some(Fixed {
+                address: IpNet::new(ip, prefix).ok()?,
+                gateway: gateway(f.gateway.as_deref()).ok()?,
+                host_routes: routes(&f.host_routes).ok()?,
+            })
+        })
+        .collect()
+}
+
+/// A `vip_net_info` (the plug-VIP body plus `vip`) as the VIP interface it describes.
+fn vip_net_info(info: &serde_json::Value) -> Result<(Vec<Vip>, Option<IpNet>), Message> {
+    let body: PlugVip = serde_json::from_value(info.clone())
+        .map_err(|e| Message::new(format!("Invalid VIP: {e}")))?;
+    let vip = info["vip"]
+        .as_str()
+        .ok_or_else(|| Message::new("Invalid VIP: no vip"))?;
+    Ok((vips(vip, &body)?, vrrp_address(&body)?))
 }
 
 /// `POST /1.0/plug/network`.
@@ -176,39 +231,36 @@ pub async fn plug_network(
         Ok(b) => b,
         Err(e) => return werkzeug_400(e.0),
     };
-    let mut addresses = Vec::new();
-    for fixed in body.fixed_ips.iter().flatten() {
-        let Ok(ip) = fixed.ip_address.parse::<IpAddr>() else {
-            return message(
-                StatusCode::BAD_REQUEST,
-                &Message::new("Invalid network port"),
-            );
-        };
-        let prefix = fixed
-            .subnet_cidr
-            .as_deref()
-            .and_then(|c| prefix_of(c).ok())
-            .map_or(host_prefix(ip), |(_, p)| p);
-        addresses.push((ip, prefix));
-    }
+    let Some(fixed) = fixed_ips(body.fixed_ips.as_deref().unwrap_or_default()) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            &Message::new("Invalid network port"),
+        );
+    };
+    let vip_info = match body.vip_net_info.as_ref().map(vip_net_info).transpose() {
+        Ok(v) => v,
+        Err(refused) => return message(StatusCode::BAD_REQUEST, &refused),
+    };
     let mac = body.mac_address.to_lowercase();
     let ns = state.namespace.as_deref();
     let inside = if ns.is_some() {
-        state.host.links(ns)
+        state.host.links(ns).await
     } else {
         Vec::new()
     };
-    let (current, name, moving) = match inside.iter().find(|l| l.mac == mac) {
-        Some(l) => (l.name.clone(), l.name.clone(), false),
+    let (name, moving) = match inside.iter().find(|l| l.mac == mac) {
+        Some(l) => (l.name.clone(), false),
         None => {
-            let Some(link) = state.host.links(None).into_iter().find(|l| l.mac == mac) else {
+            if !state.host.links(None).await.iter().any(|l| l.mac == mac) {
+                state.host.rescan_pci();
                 return no_interface();
-            };
+            }
+            // The first free ethN, N >= 2 (eth1 is the VIP's), as stock since 2023.
             let free = (2..)
                 .map(|n| format!("eth{n}"))
                 .find(|n| !inside.iter().any(|l| &l.name == n))
                 .unwrap_or_default();
-            (link.name, free, true)
+            (free, ns.is_some())
         }
     };
     let detail = if moving {
@@ -216,17 +268,32 @@ pub async fn plug_network(
     } else {
         format!("Updated existing interface {name}")
     };
+    let (iface, fams) = match &vip_info {
+        Some((vips, vrrp)) => (
+            ifaces::vip_iface(&name, body.mtu, vips, *vrrp, &fixed, state.active_standby),
+            families(
+                vips.iter()
+                    .map(|v| v.ip)
+                    .chain(fixed.iter().map(|f| f.address.addr())),
+            ),
+        ),
+        None if fixed.is_empty() => (ifaces::port_iface(&name, body.mtu, &fixed), vec![4, 6]),
+        None => (
+            ifaces::port_iface(&name, body.mtu, &fixed),
+            families(fixed.iter().map(|f| f.address.addr())),
+        ),
+    };
     let plan = PlugPlan {
-        current,
+        mac,
         namespace: state.namespace.clone(),
         moving,
-        name,
-        mtu: body.mtu,
-        addresses,
-        gateway: None,
-        routes: Vec::new(),
+        iface,
     };
-    if let Err(e) = record(&state, &plan, &mac, "backend").and_then(|()| state.host.plug(&plan)) {
+    let plugged = match record(&state, &plan, &fams) {
+        Ok(()) => state.host.plug(&plan).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = plugged {
         return failure(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Error plugging network",
@@ -241,8 +308,11 @@ pub async fn get_interface(State(state): State<Arc<AppState>>, Path(ip): Path<St
     let Ok(ip) = ip.parse::<IpAddr>() else {
         return message(StatusCode::BAD_REQUEST, &Message::new("Invalid IP address"));
     };
-    let links = state.host.links(state.namespace.as_deref());
-    match links.into_iter().find(|l| l.addresses.contains(&ip)) {
+    let links = state.host.links(state.namespace.as_deref()).await;
+    match links
+        .into_iter()
+        .find(|l| l.addresses.iter().any(|a| a.addr() == ip))
+    {
         Some(link) => json_response(
             StatusCode::OK,
             &InterfaceBody {
@@ -278,29 +348,20 @@ fn werkzeug_400(description: &str) -> Response {
 }
 
 /// Records the port as stock does, so a re-plug after a reboot knows it: `<mac> <name>`
-/// in `base_path/plugged_interfaces` and `<name>.json` in the interface directory.
-fn record(state: &AppState, plan: &PlugPlan, mac: &str, kind: &str) -> Result<(), String> {
+/// in `base_path/plugged_interfaces` and `<name>.json` (stock's interface file, mode
+/// 0644) in the interface directory.
+fn record(state: &AppState, plan: &PlugPlan, families: &[u8]) -> Result<(), String> {
     let file = state.base_path.join("plugged_interfaces");
     let existing = std::fs::read_to_string(&file).unwrap_or_default();
-    let line = format!("{mac} {}", plan.name);
+    let line = format!("{} {}", plan.mac, plan.iface.name);
     if !existing.lines().any(|l| l == line) {
         let text = format!("{existing}{line}\n");
         std::fs::create_dir_all(&state.base_path)
             .and_then(|()| std::fs::write(&file, text))
             .map_err(|e| format!("{}: {e}", file.display()))?;
     }
-    let iface = json!({
-        "name": plan.name,
-        "if_type": kind,
-        "mtu": plan.mtu,
-        "addresses": plan.addresses.iter().map(|(a, p)| json!({"address": a.to_string(), "prefixlen": p})).collect::<Vec<_>>(),
-        "routes": plan.gateway.iter().map(|g| json!({"dst": "default", "gateway": g.to_string(), "onlink": true}))
-            .chain(plan.routes.iter().map(|(d, v)| json!({"dst": d, "gateway": v.to_string()}))).collect::<Vec<_>>(),
-        "rules": [],
-        "scripts": {"up": [], "down": []},
-        "is_sriov": false,
-    });
-    let path = state.network_dir.join(format!("{}.json", plan.name));
+    let iface = ifaces::interface_file(&plan.iface, families);
+    let path = state.network_dir.join(format!("{}.json", plan.iface.name));
     std::fs::create_dir_all(&state.network_dir)
         .and_then(|()| std::fs::write(&path, iface.to_string()))
         .map_err(|e| format!("{}: {e}", path.display()))

@@ -134,11 +134,13 @@ async fn addresses(
         .map_err(netlink("list addresses", name))?;
     Ok(msgs
         .into_iter()
-        .filter_map(|m| {
-            let ip = address_of(&m)?;
-            IpNet::new(ip, m.header.prefix_len).ok().map(|net| (net, m))
-        })
+        .filter_map(|m| address_net(&m).map(|net| (net, m)))
         .collect())
+}
+
+/// The address of an address message, with its prefix.
+pub(crate) fn address_net(msg: &AddressMessage) -> Option<IpNet> {
+    IpNet::new(address_of(msg)?, msg.header.prefix_len).ok()
 }
 
 fn address_of(msg: &AddressMessage) -> Option<IpAddr> {

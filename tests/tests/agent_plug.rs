@@ -97,6 +97,35 @@ async fn vip_and_member_ports_are_plugged_into_the_amphora_namespace() {
     }
     let route = run_ok(Command::new("ip").args(["-n", &netns.name, "route", "show", "default"]));
     assert!(route.contains("via 203.0.113.1 dev eth1"), "{route}");
+    // Policy routing as stock's SINGLE topology: answers from a VIP leave through its
+    // own table, whatever the main table says.
+    let rules = run_ok(Command::new("ip").args(["-n", &netns.name, "rule", "show"]));
+    for vip in ["203.0.113.10", "203.0.113.11"] {
+        assert!(rules.contains(&format!("from {vip} lookup 1")), "{rules}");
+    }
+    let table1 =
+        run_ok(Command::new("ip").args(["-n", &netns.name, "route", "show", "table", "1"]));
+    assert!(
+        table1.contains("default via 203.0.113.1 dev eth1 proto static onlink"),
+        "{table1}"
+    );
+    assert!(
+        table1.contains("203.0.113.0/24 dev eth1 proto static scope link src 203.0.113.10"),
+        "{table1}"
+    );
+    let lookup = run_ok(Command::new("ip").args([
+        "-n",
+        &netns.name,
+        "route",
+        "get",
+        "192.0.2.50",
+        "from",
+        "203.0.113.10",
+    ]));
+    assert!(
+        lookup.contains("via 203.0.113.1 dev eth1 table 1"),
+        "{lookup}"
+    );
     let mtu = run_ok(Command::new("ip").args(["-n", &netns.name, "link", "show", "eth1"]));
     assert!(mtu.contains("mtu 1450"), "{mtu}");
     // The same port again: stock's 409, which the controller ignores.
@@ -157,7 +186,27 @@ async fn vip_and_member_ports_are_plugged_into_the_amphora_namespace() {
     );
     let plugged = std::fs::read_to_string(agent.dir.path().join("plugged_interfaces")).unwrap();
     assert_eq!(plugged, format!("{vip_mac} eth1\n{member_mac} eth2\n"));
-    assert!(agent.dir.path().join("interfaces/eth1.json").is_file());
+    // The interface file stock's amphora-interface re-plugs from after a reboot.
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(agent.dir.path().join("interfaces/eth1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(file["name"], "eth1");
+    assert_eq!(file["mtu"], 1450);
+    assert_eq!(
+        file["addresses"][0],
+        json!({"address": "203.0.113.5", "prefixlen": 24})
+    );
+    assert_eq!(
+        file["rules"][0],
+        json!({"src": "203.0.113.10", "src_len": 32, "table": 1})
+    );
+    assert!(
+        file["routes"].as_array().unwrap().contains(
+            &json!({"dst": "0.0.0.0/0", "gateway": "203.0.113.1", "flags": ["onlink"], "table": 1})
+        ),
+        "{file}"
+    );
 
     // A port Nova has not finished plugging: the 404 with `details` the controller retries.
     let absent = json!({"mac_address": "fa:16:3e:a0:00:99"}).to_string();
@@ -242,6 +291,21 @@ async fn bad_plug_bodies_and_oversized_bodies_are_refused_with_stock_bodies() {
         ),
         (400, werkzeug_400("Invalid port information"))
     );
+    // A subnet with host bits set is not a network to Python's ipaddress either.
+    let (code, reply) = call(
+        &agent,
+        "POST",
+        "/1.0/plug/vip/203.0.113.10",
+        br#"{"subnet_cidr":"203.0.113.7/24","gateway":null,"mac_address":"fa:16:3e:00:00:01"}"#,
+    )
+    .await;
+    assert_eq!(
+        (code, reply),
+        (
+            400,
+            json!({"message": "Invalid VIP: 203.0.113.7/24 has host bits set"})
+        )
+    );
     let (code, reply) = call(
         &agent,
         "POST",
@@ -294,4 +358,87 @@ async fn bad_plug_bodies_and_oversized_bodies_are_refused_with_stock_bodies() {
     .await;
     assert_eq!(code, 404, "{reply}");
     assert_eq!(reply["http_code"], 404);
+}
+
+/// The neighbour entry `segment` holds for `ip`, if any.
+fn neighbour(segment: &TestNetns, ip: &str) -> String {
+    run_ok(Command::new("ip").args(["-n", &segment.name, "neigh", "show", ip]))
+}
+
+#[tokio::test]
+async fn a_started_load_balancer_announces_its_vips_to_the_segment() {
+    require_root();
+    let amphora = TestNetns::create("garp");
+    // The VIP segment: the other end of the VIP port, on the VIP subnets, accepting
+    // unsolicited ARP and NA so that announcements show in its neighbour table (the
+    // kernel learns from an untracked NA only on a router: forwarding on, RFC 9131).
+    let segment = TestNetns::create("seg");
+    let agent = OctaAgent::start_in(Some(&amphora.name));
+    let vip_mac = "fa:16:3e:a0:00:11";
+    let port = Dummy::create("g", vip_mac);
+    let peer = format!("{}p", port.0);
+    let in_segment = |args: &[&str]| {
+        run_ok(Command::new("ip").args(["-n", &segment.name]).args(args));
+    };
+    run_ok(Command::new("ip").args(["link", "set", &peer, "netns", &segment.name]));
+    in_segment(&["addr", "add", "203.0.113.2/24", "dev", &peer]);
+    in_segment(&["addr", "add", "2001:db8:5::2/64", "dev", &peer, "nodad"]);
+    in_segment(&["link", "set", &peer, "up"]);
+    for sysctl in [
+        format!("net.ipv4.conf.{peer}.arp_accept=1"),
+        format!("net.ipv6.conf.{peer}.forwarding=1"),
+        format!("net.ipv6.conf.{peer}.accept_untracked_na=1"),
+    ] {
+        run_ok(segment.command("sysctl").args(["-qw", &sysctl]));
+    }
+
+    let body = json!({
+        "subnet_cidr": "203.0.113.0/24", "gateway": null, "mac_address": vip_mac,
+        "vrrp_ip": "203.0.113.5", "host_routes": [],
+        "additional_vips": [{"ip_address": "2001:db8:5::10", "subnet_cidr": "2001:db8:5::/64",
+                             "gateway": null, "host_routes": []}],
+    })
+    .to_string();
+    let (code, reply) = call(
+        &agent,
+        "POST",
+        "/1.0/plug/vip/203.0.113.10",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(code, 202, "{reply}");
+    // Plugging alone announces nothing (stock Zed neither): the segment has not heard.
+    assert!(!neighbour(&segment, "203.0.113.10").contains(vip_mac));
+    assert!(!neighbour(&segment, "2001:db8:5::10").contains(vip_mac));
+
+    let lb = "7c1d9e2a-0000-4b6f-8a3e-5d4c3b2a1f00";
+    let listener = "0e5f4d3c-0000-4a1b-9c8d-7e6f5a4b3c2d";
+    let base = agent.dir.path().display();
+    let config = format!(
+        "global\n    daemon\n    maxconn 100\n    stats socket {base}/{lb}.sock mode 0666 level user\n\
+         defaults\n    mode tcp\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend {listener}\n    bind 203.0.113.10:8080\n    bind 2001:db8:5::10:8080\n    default_backend pool\n\
+         backend pool\n    server m1 203.0.113.2:8080\n"
+    );
+    let path = format!("/1.0/loadbalancer/{AMPHORA}/{lb}/haproxy");
+    let (code, reply) = call(&agent, "PUT", &path, config.as_bytes()).await;
+    assert_eq!(code, 202, "{reply}");
+    let (code, reply) = call(&agent, "PUT", &format!("/1.0/loadbalancer/{lb}/start"), b"").await;
+    assert_eq!(code, 202, "{reply}");
+
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let v4 = neighbour(&segment, "203.0.113.10");
+        let v6 = neighbour(&segment, "2001:db8:5::10");
+        if v4.contains(vip_mac) && v6.contains(vip_mac) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "no announcement reached the segment: {v4:?} {v6:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, _) = call(&agent, "DELETE", &format!("/1.0/listeners/{lb}"), b"").await;
+    assert_eq!(code, 200);
 }
