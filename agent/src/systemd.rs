@@ -122,8 +122,10 @@ impl Haproxy for SystemdHaproxy {
         let unit = self.unit_dir.join(Self::unit_name(lb));
         if !unit.exists() {
             Self::write_unit(&unit, &self.render_unit(lb, peer))?;
+            // systemd learns of a new unit file only on a reload; an existing one is
+            // unchanged (the config it names is what changes), so the reload is skipped.
+            self.systemctl(&["daemon-reload"])?;
         }
-        self.systemctl(&["daemon-reload"])?;
         self.systemctl(&["enable", &Self::unit_name(lb)])
     }
 

@@ -2,10 +2,13 @@
 //! gunicorn), side by side in one run, same certificates (from octa_pki), same machine:
 //! resident memory of the whole process tree, time from spawn to the first answered
 //! `GET /`, and p50/p99 of `GET /1.0/info` and of an haproxy configuration upload
-//! (`PUT /1.0/loadbalancer/{amp}/{lb}/haproxy`: write, `haproxy -c`, rename), each request
-//! on a new mutual-TLS connection as the stock controller makes them. Without systemd
-//! (this machine), the stock agent answers the upload 500 "Unknown init system" after
-//! validating and installing the file: the timed work is the same.
+//! (`PUT /1.0/loadbalancer/{amp}/{lb}/haproxy`: write, `haproxy -c`, rename, unit file,
+//! `systemctl enable`), each request on a new mutual-TLS connection as the stock
+//! controller makes them. Both agents take the stock image's systemd path: this machine
+//! has no systemd, so a stand-in `systemctl` (exit 0) comes first in both agents' PATH,
+//! octa-agent runs with `octa_haproxy_manager = systemd`, and the stock agent's
+//! init-system detection is told "systemd" (`tests/lab/agent-launch.py`). Unit files go
+//! to the real /usr/lib/systemd/system, as on an amphora, and are removed afterwards.
 //!
 //! Run as root inside the lab (python3-octavia installed):
 //! `cargo build --release --bin octa-agent && tests/lab/run.sh cargo bench -p octa-tests --bench agent`
@@ -25,6 +28,7 @@ use octa_tests::https::exchange;
 use time::OffsetDateTime;
 
 const AMPHORA: &str = "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d";
+const LB: &str = "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c";
 
 fn write_conf(dir: &Path, name: &str, port: u16, pki: &PkiDir, server_pem: &Path) -> PathBuf {
     let base = dir.join(name);
@@ -35,7 +39,7 @@ fn write_conf(dir: &Path, name: &str, port: u16, pki: &PkiDir, server_pem: &Path
          bind_host = 127.0.0.1\nbind_port = {port}\n[health_manager]\ncontroller_ip_port_list = 127.0.0.1:9\n\
          heartbeat_interval = 10\nheartbeat_key = bench\n[amphora_agent]\nagent_server_ca = {ca}\n\
          agent_server_cert = {cert}\nagent_server_network_dir = {b}\namphora_id = {AMPHORA}\n\
-         octa_haproxy_manager = direct\nocta_namespace =\n",
+         octa_haproxy_manager = systemd\nocta_namespace =\n",
         b = base.display(), ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
     )).unwrap();
     conf
@@ -113,7 +117,7 @@ async fn measure(
     }
     let start_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (mut info, mut upload) = (Vec::new(), Vec::new());
-    let lb = "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d1c";
+    let lb = LB;
     let upload_path = format!("/1.0/loadbalancer/{AMPHORA}/{lb}/haproxy");
     let config = format!(
         "global\n    daemon\n    maxconn 1000\n\ndefaults\n    timeout connect 5000\n    timeout client 50000\n\
@@ -142,13 +146,7 @@ async fn measure(
         )
         .await
         .unwrap();
-        assert!(
-            reply.status == 202
-                || (reply.status == 500 && reply.body.contains("Unknown init system")),
-            "upload: {} {}",
-            reply.status,
-            reply.body
-        );
+        assert_eq!(reply.status, 202, "upload: {}", reply.body);
         upload.push(t.elapsed());
     }
     let rss_mib = tree_rss_kib(child.id()) as f64 / 1024.0;
@@ -222,6 +220,32 @@ async fn main() {
         std::fs::write(user_group, "global\n    group nogroup\n").unwrap();
         RemoveOnDrop(user_group.to_owned(), created_dir)
     });
+    // Unit files both agents write on the stock image's path; removed afterwards unless
+    // they were there before the run.
+    let units = Path::new("/usr/lib/systemd/system");
+    let _units: Vec<RemoveOnDrop> = [
+        "amphora-netns.service".to_owned(),
+        format!("haproxy-{LB}.service"),
+    ]
+    .into_iter()
+    .map(|unit| units.join(unit))
+    .filter(|unit| !unit.exists())
+    .map(|unit| RemoveOnDrop(unit, None))
+    .collect();
+    let stand_in = dir.path().join("bin");
+    std::fs::create_dir_all(&stand_in).unwrap();
+    let systemctl = stand_in.join("systemctl");
+    std::fs::write(&systemctl, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(
+        &systemctl,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        stand_in.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let (octa_port, stock_port) = (free_port(), free_port());
     let mut octa = Command::new(&release);
     octa.arg("--config-file")
@@ -237,7 +261,10 @@ async fn main() {
             &pki,
             &server_pem,
         ))
-        .env("OCTA_AGENT_LOG", dir.path().join("stock-gunicorn.log"));
+        .env("OCTA_AGENT_LOG", dir.path().join("stock-gunicorn.log"))
+        .env("OCTA_AGENT_INIT_SYSTEM", "systemd")
+        .env("PATH", &path);
+    octa.env("PATH", &path);
     // Each agent in its own process group, so the whole tree is stopped afterwards.
     use std::os::unix::process::CommandExt;
     octa.process_group(0);

@@ -40,7 +40,24 @@ impl OctaAgent {
     /// Starts it with `namespace` as its amphora namespace (haproxy runs there, networks
     /// are plugged there; `None`: its own) and waits until it listens.
     pub fn start_in(namespace: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().expect("test agent setup");
+        Self::start_with(namespace, "direct", &[], None)
+    }
+
+    /// Starts it with `namespace` as its amphora namespace, haproxy run by `manager`
+    /// (`direct` or `systemd`), its command line prefixed by `prefix` (e.g. `nsenter` into
+    /// a booted container), its files in a new directory under `parent` (default: the
+    /// system's temporary directory), and waits until it listens.
+    pub fn start_with(
+        namespace: Option<&str>,
+        manager: &str,
+        prefix: &[String],
+        parent: Option<&std::path::Path>,
+    ) -> Self {
+        let dir = match parent {
+            Some(parent) => tempfile::tempdir_in(parent),
+            None => tempfile::tempdir(),
+        }
+        .expect("test agent setup");
         let pki = PkiDir::new(dir.path().join("pki"));
         let opts = InitOptions {
             key_type: KeyType::EcP384,
@@ -64,12 +81,20 @@ impl OctaAgent {
              respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
              heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
              agent_tls_protocol = TLSv1.2\nagent_server_network_dir = {base}/interfaces\nocta_namespace = {ns}\n\
-             octa_haproxy_manager = direct\n",
+             octa_haproxy_manager = {manager}\n",
             base = dir.path().display(), hm = heartbeats.local_addr().expect("test agent setup"),
             ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
             ns = namespace.unwrap_or(""),
         )).expect("test agent setup");
-        let child = Command::new(workspace_bin("octa-agent"))
+        let mut command = match prefix.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(workspace_bin("octa-agent"));
+                c
+            }
+            None => Command::new(workspace_bin("octa-agent")),
+        };
+        let child = command
             .arg("--config-file")
             .arg(&conf)
             .stdout(Stdio::null())

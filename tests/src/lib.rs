@@ -12,6 +12,7 @@ use std::process::Command;
 pub mod agent;
 pub mod https;
 pub mod install;
+pub mod nspawn;
 pub mod ovs;
 pub mod pty;
 

@@ -1,0 +1,154 @@
+//! octa-agent's systemd haproxy manager, live: the agent runs inside a booted amphora
+//! image (systemd as PID 1 under systemd-nspawn, `tests/lab/amphora-root.sh`) and a load
+//! balancer goes through its life as the stock controller drives it. The upload renders
+//! and enables `haproxy-<lb>.service` and `amphora-netns.service`; start, reload and stop
+//! are real `systemctl` jobs; haproxy runs in the `amphora-haproxy` namespace under
+//! systemd (`Type=notify`, `-Ws`) and answers HTTP there; delete stops, disables and
+//! removes the unit.
+
+// Test helpers outside #[test] fns unwrap too: a panic is the test failing.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use octa_tests::agent::{AMPHORA, OctaAgent};
+use octa_tests::https::exchange;
+use octa_tests::nspawn::Amphora;
+use octa_tests::{require_root, workspace_bin};
+use serde_json::{Value, json};
+
+const LB: &str = "9a8b7c6d-0000-4e5f-8a9b-0c1d2e3f4a5b";
+const LISTENER: &str = "1b2c3d4e-0000-4f5a-9b8c-7d6e5f4a3b2c";
+/// Where the stock image (and octa-agent's systemd manager) keeps unit files.
+const UNIT_DIR: &str = "/usr/lib/systemd/system";
+
+async fn call(agent: &OctaAgent, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let reply = exchange(agent.controller(), agent.port, AMPHORA, method, path, body)
+        .await
+        .unwrap();
+    (reply.status, reply.body)
+}
+
+/// An HTTP GET to the load balancer, from inside the amphora namespace of the container.
+fn http_get(amphora: &Amphora) -> String {
+    let out = amphora
+        .command("ip")
+        .args(["netns", "exec", "amphora-haproxy", "bash", "-c"])
+        .arg(
+            "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 5 cat <&3",
+        )
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    )
+}
+
+#[tokio::test]
+async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
+    require_root();
+    let bin = workspace_bin("octa-agent");
+    // The agent's files live in a directory of the test bound in at the same path; never
+    // /tmp itself, which the image's systemd-tmpfiles empties at boot.
+    let shared = Amphora::shared_dir();
+    let amphora = Amphora::boot("sysd", &[shared.path()], &[&bin]);
+    let agent = OctaAgent::start_with(
+        Some("amphora-haproxy"),
+        "systemd",
+        &amphora.prefix(),
+        Some(shared.path()),
+    );
+    let base = agent.dir.path().display();
+    let config = format!(
+        "global\n    daemon\n    maxconn 100\n    group haproxy\n    stats socket {base}/{LB}.sock mode 0666 level user\n\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend {LISTENER}\n    bind 127.0.0.1:8080\n    mode http\n\
+         \x20   http-request return status 200 content-type text/plain string octa-systemd\n"
+    );
+    let unit = format!("haproxy-{LB}.service");
+    let (code, body) = call(
+        &agent,
+        "PUT",
+        &format!("/1.0/loadbalancer/{AMPHORA}/{LB}/haproxy"),
+        config.as_bytes(),
+    )
+    .await;
+    assert_eq!((code, body.as_str()), (202, r#"{"message":"OK"}"#));
+    assert_eq!(amphora.systemctl(&["is-enabled", &unit]), "enabled");
+    // Installed, with no [Install] section, like stock's: the haproxy unit requires it.
+    assert_eq!(
+        amphora.systemctl(&["is-enabled", "amphora-netns.service"]),
+        "static"
+    );
+    assert_eq!(amphora.systemctl(&["is-active", &unit]), "inactive");
+
+    let (code, body) = call(&agent, "PUT", &format!("/1.0/loadbalancer/{LB}/start"), b"").await;
+    assert_eq!(
+        code,
+        202,
+        "{body}\n{}",
+        amphora.systemctl(&["status", &unit, "--no-pager"])
+    );
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"message": "OK", "details": format!("Configuration file is valid\nhaproxy daemon for {LB} started")})
+    );
+    assert_eq!(amphora.systemctl(&["is-active", &unit]), "active");
+    assert!(
+        http_get(&amphora).ends_with("octa-systemd"),
+        "{}\n{}\n{:?}",
+        http_get(&amphora),
+        amphora.systemctl(&["status", "amphora-netns.service", "--no-pager"]),
+        amphora
+            .command("ip")
+            .args(["-n", "amphora-haproxy", "-br", "link"])
+            .output()
+    );
+    let (_, listeners) = call(&agent, "GET", "/1.0/listeners", b"").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&listeners).unwrap(),
+        json!([{"status": "ACTIVE", "uuid": LISTENER, "type": "HTTP"}])
+    );
+
+    // A reload keeps the master (systemd's main process) and the service up.
+    let master = amphora.systemctl(&["show", "-p", "MainPID", "--value", &unit]);
+    let (code, body) = call(
+        &agent,
+        "PUT",
+        &format!("/1.0/loadbalancer/{LB}/reload"),
+        b"",
+    )
+    .await;
+    assert_eq!(
+        (code, body.as_str()),
+        (
+            202,
+            format!(r#"{{"message":"OK","details":"Listener {LB} reloaded"}}"#).as_str()
+        )
+    );
+    assert_eq!(amphora.systemctl(&["is-active", &unit]), "active");
+    assert_eq!(
+        amphora.systemctl(&["show", "-p", "MainPID", "--value", &unit]),
+        master
+    );
+    assert!(http_get(&amphora).ends_with("octa-systemd"));
+
+    let (code, _) = call(&agent, "PUT", &format!("/1.0/loadbalancer/{LB}/stop"), b"").await;
+    assert_eq!(code, 202);
+    assert_eq!(amphora.systemctl(&["is-active", &unit]), "inactive");
+    let (code, _) = call(&agent, "DELETE", &format!("/1.0/listeners/{LB}"), b"").await;
+    assert_eq!(code, 200);
+    let unit_file = Path::new(UNIT_DIR).join(&unit);
+    let exists = amphora
+        .command("test")
+        .arg("-e")
+        .arg(&unit_file)
+        .status()
+        .unwrap()
+        .success();
+    assert!(!exists, "{} left behind", unit_file.display());
+    assert!(!agent.dir.path().join(LB).exists());
+}
