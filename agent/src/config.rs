@@ -41,6 +41,21 @@ pub struct AgentConfig {
     /// octa-only `[amphora_agent] octa_haproxy_manager`: `systemd` (units, as in a stock
     /// image) or `direct` (master-worker processes); default `systemd` when systemd runs.
     pub haproxy_manager: HaproxyManager,
+    /// `[controller_worker] loadbalancer_topology` (default `SINGLE`): under
+    /// `ACTIVE_STANDBY` the agent maintains keepalived's VRRP check scripts.
+    pub topology: Topology,
+    /// `[amphora_agent] administrative_log_facility` (default 1): keepalived's
+    /// `--log-facility` (syslog LOCALn).
+    pub log_facility: u8,
+}
+
+/// The load balancer topology the controller deploys this amphora in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// One amphora (`SINGLE`).
+    Single,
+    /// Two amphorae sharing the VIP through VRRP (`ACTIVE_STANDBY`).
+    ActiveStandby,
 }
 
 /// How haproxy processes are run.
@@ -172,6 +187,25 @@ impl AgentConfig {
                 ));
             }
         };
+        // oslo.config refuses values outside the option's choices; so does the agent.
+        let topology = match get("controller_worker", "loadbalancer_topology") {
+            None | Some("SINGLE") => Topology::Single,
+            Some("ACTIVE_STANDBY") => Topology::ActiveStandby,
+            Some(v) => {
+                return Err(invalid(
+                    "controller_worker",
+                    "loadbalancer_topology",
+                    v,
+                    "SINGLE or ACTIVE_STANDBY",
+                ));
+            }
+        };
+        let log_facility = match get("amphora_agent", "administrative_log_facility") {
+            None => 1,
+            Some(v) => v.parse().ok().filter(|f| *f <= 7).ok_or_else(|| {
+                invalid("amphora_agent", "administrative_log_facility", v, "0 to 7")
+            })?,
+        };
         let namespace = match get("amphora_agent", "octa_namespace") {
             None => Some("amphora-haproxy".to_owned()),
             Some("") => None,
@@ -218,6 +252,8 @@ impl AgentConfig {
             ),
             namespace,
             haproxy_manager,
+            topology,
+            log_facility,
         })
     }
 
@@ -266,6 +302,21 @@ mod tests {
         assert_eq!(c.controllers[1].to_string(), "[2001:db8::1]:5555");
         assert_eq!(c.heartbeat_key, "s3cret");
         assert_eq!(c.amphora_id, "amp-1");
+        assert_eq!((c.topology, c.log_facility), (Topology::Single, 1));
+        let ha = AgentConfig::parse(
+            Path::new("a.conf"),
+            "[controller_worker]\nloadbalancer_topology = ACTIVE_STANDBY\n\
+             [amphora_agent]\nadministrative_log_facility = 3\n",
+        )
+        .unwrap();
+        assert_eq!((ha.topology, ha.log_facility), (Topology::ActiveStandby, 3));
+        assert!(
+            AgentConfig::parse(
+                Path::new("a.conf"),
+                "[controller_worker]\nloadbalancer_topology = TRIPLE\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]
