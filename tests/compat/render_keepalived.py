@@ -8,7 +8,8 @@ peer PEER_IP (allowed to be absent from the network), role ROLE.
 
 `lvs`: one UDP listener's keepalived LVS configuration from python3-octavia's
 LvsJinjaTemplater (`octavia/common/jinja/lvs/`): VIP:PORT, one pool (round robin), one
-member MEMBER:MEMBER_PORT with a UDP-CONNECT health monitor.
+member MEMBER:MEMBER_PORT with a UDP-CONNECT health monitor; with --disabled the listener is
+disabled (administratively down), which the template renders without a virtual server.
 
 Octavia's options are set through oslo.config as a controller's octavia.conf would set
 them (`[haproxy_amphora] base_path`, `[keepalived_vrrp]`). The namespace keepalived is
@@ -21,7 +22,7 @@ usage: render_keepalived.py vrrp --base-path DIR --vip IP --subnet CIDR --vrrp-i
                                  [--check-interval S]
        render_keepalived.py lvs --base-path DIR --netns NS --lb-id ID --listener-id ID
                                 --pool-id ID --member-id ID --hm-id ID --vip IP
-                                --port P --member IP --member-port P
+                                --port P --member IP --member-port P [--disabled]
 """
 import argparse
 import sys
@@ -71,7 +72,7 @@ def lvs(args):
                    session_persistence=None)
     listener = dm.Listener(id=args.listener_id, protocol=constants.PROTOCOL_UDP,
                            protocol_port=args.port, default_pool=pool, load_balancer=lb,
-                           enabled=True, connection_limit=-1)
+                           enabled=not args.disabled, connection_limit=-1)
     return jinja_cfg.LvsJinjaTemplater().build_config(listener)
 
 
@@ -89,6 +90,7 @@ def main():
         lv.add_argument(flag, required=True)
     for flag in ("--port", "--member-port"):
         lv.add_argument(flag, type=int, required=True)
+    lv.add_argument("--disabled", action="store_true")
     args = ap.parse_args()
     config.init([])
     cfg.CONF.set_override("base_path", args.base_path, group="haproxy_amphora")

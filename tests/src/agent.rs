@@ -40,6 +40,12 @@ impl OctaAgent {
     /// Starts it with `namespace` as its amphora namespace (haproxy runs there, networks
     /// are plugged there; `None`: its own) and waits until it listens.
     pub fn start_in(namespace: Option<&str>) -> Self {
+        Self::start_with(namespace, "")
+    }
+
+    /// [`OctaAgent::start_in`] with `extra` appended to its configuration file (further
+    /// sections, e.g. `[controller_worker]`).
+    pub fn start_with(namespace: Option<&str>, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("test agent setup");
         let pki = PkiDir::new(dir.path().join("pki"));
         let opts = InitOptions {
@@ -64,7 +70,7 @@ impl OctaAgent {
              respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
              heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
              agent_tls_protocol = TLSv1.2\nagent_server_network_dir = {base}/interfaces\nocta_namespace = {ns}\n\
-             octa_haproxy_manager = direct\n",
+             octa_haproxy_manager = direct\n{extra}",
             base = dir.path().display(), hm = heartbeats.local_addr().expect("test agent setup"),
             ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
             ns = namespace.unwrap_or(""),
