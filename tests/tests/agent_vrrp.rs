@@ -232,6 +232,23 @@ async fn vrrp_keepalived_takes_the_vip_keeps_it_across_reloads_and_gives_it_back
     assert_eq!(pid_in(&pid_file), Some(pid));
     assert!(alive(pid));
 
+    // The check scripts are live: haproxy gone (its master stopped behind the agent's
+    // back) fails haproxy-vrrp-check, keepalived goes FAULT and drops the VIP; haproxy
+    // back (the controller's reload of a stopped haproxy is a start) brings it back.
+    let haproxy = pid_in(&base.join(LB).join(format!("{LB}.pid"))).expect("haproxy's pid");
+    run_ok(Command::new("kill").args(["-TERM", &haproxy.to_string()]));
+    wait_until("the VIP to leave after haproxy died", 20, || !has_vip(&ns));
+    let back = api
+        .call("PUT", &format!("/1.0/loadbalancer/{LB}/reload"), b"")
+        .await;
+    assert_eq!(back.status, 202, "{}", back.body);
+    wait_until("the VIP back with haproxy", 30, || has_vip(&ns));
+    assert_eq!(
+        pid_in(&pid_file),
+        Some(pid),
+        "keepalived itself never restarted"
+    );
+
     let bad = api.call("PUT", "/1.0/vrrp/explode", b"").await;
     assert_eq!(
         (bad.status, bad.body.as_str()),
