@@ -21,7 +21,7 @@ use octa_proto::amphora::{
     NetworkCounters, VersionBody,
 };
 
-use crate::config::{AgentConfig, Topology};
+use crate::config::AgentConfig;
 use crate::files::{cert_path, md5_hex, safe_segment, stock_filename_ok, write_secret};
 use crate::haproxy::{Haproxy, LbPaths, frontends, known_lbs, peer_name, strip_group_lines};
 use crate::heartbeat::HeartbeatSettings;
@@ -54,10 +54,11 @@ pub struct AppState {
     pub namespace: Option<String>,
     /// `[amphora_agent] agent_server_network_dir`: interface files of plugged ports.
     pub network_dir: PathBuf,
+    /// `[controller_worker] loadbalancer_topology = ACTIVE_STANDBY`: keepalived owns the
+    /// VIP and sends its advertisements.
+    pub active_standby: bool,
     /// How keepalived (VRRP and LVS listeners) is run.
     pub keepalived: Arc<dyn Keepalived>,
-    /// `[controller_worker] loadbalancer_topology`.
-    pub topology: Topology,
 }
 
 /// The router.
@@ -335,7 +336,7 @@ async fn lb_action(
     if !lb.exists() {
         return lb_not_found(&lb_id);
     }
-    if state.topology == Topology::ActiveStandby {
+    if state.active_standby {
         let stopping = (action == "stop").then_some(lb_id.as_str());
         if let Err(e) = crate::vrrp::update_haproxy_check(&state.base_path, stopping) {
             tracing::warn!("VRRP check script not updated: {e}");

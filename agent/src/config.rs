@@ -41,21 +41,11 @@ pub struct AgentConfig {
     /// octa-only `[amphora_agent] octa_haproxy_manager`: `systemd` (units, as in a stock
     /// image) or `direct` (master-worker processes); default `systemd` when systemd runs.
     pub haproxy_manager: HaproxyManager,
-    /// `[controller_worker] loadbalancer_topology` (default `SINGLE`): under
-    /// `ACTIVE_STANDBY` the agent maintains keepalived's VRRP check scripts.
-    pub topology: Topology,
+    /// `[controller_worker] loadbalancer_topology` is `ACTIVE_STANDBY` (else `SINGLE`).
+    pub active_standby: bool,
     /// `[amphora_agent] administrative_log_facility` (default 1): keepalived's
     /// `--log-facility` (syslog LOCALn).
     pub log_facility: u8,
-}
-
-/// The load balancer topology the controller deploys this amphora in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topology {
-    /// One amphora (`SINGLE`).
-    Single,
-    /// Two amphorae sharing the VIP through VRRP (`ACTIVE_STANDBY`).
-    ActiveStandby,
 }
 
 /// How haproxy processes are run.
@@ -187,19 +177,6 @@ impl AgentConfig {
                 ));
             }
         };
-        // oslo.config refuses values outside the option's choices; so does the agent.
-        let topology = match get("controller_worker", "loadbalancer_topology") {
-            None | Some("SINGLE") => Topology::Single,
-            Some("ACTIVE_STANDBY") => Topology::ActiveStandby,
-            Some(v) => {
-                return Err(invalid(
-                    "controller_worker",
-                    "loadbalancer_topology",
-                    v,
-                    "SINGLE or ACTIVE_STANDBY",
-                ));
-            }
-        };
         let log_facility = match get("amphora_agent", "administrative_log_facility") {
             None => 1,
             Some(v) => v.parse().ok().filter(|f| *f <= 7).ok_or_else(|| {
@@ -219,7 +196,20 @@ impl AgentConfig {
                 ));
             }
         };
+        let active_standby = match get("controller_worker", "loadbalancer_topology") {
+            None | Some("SINGLE") => false,
+            Some("ACTIVE_STANDBY") => true,
+            Some(v) => {
+                return Err(invalid(
+                    "controller_worker",
+                    "loadbalancer_topology",
+                    v,
+                    "SINGLE or ACTIVE_STANDBY",
+                ));
+            }
+        };
         Ok(AgentConfig {
+            active_standby,
             bind_host: get("haproxy_amphora", "bind_host")
                 .unwrap_or("::")
                 .to_owned(),
@@ -252,7 +242,6 @@ impl AgentConfig {
             ),
             namespace,
             haproxy_manager,
-            topology,
             log_facility,
         })
     }
@@ -302,14 +291,14 @@ mod tests {
         assert_eq!(c.controllers[1].to_string(), "[2001:db8::1]:5555");
         assert_eq!(c.heartbeat_key, "s3cret");
         assert_eq!(c.amphora_id, "amp-1");
-        assert_eq!((c.topology, c.log_facility), (Topology::Single, 1));
+        assert_eq!((c.active_standby, c.log_facility), (false, 1));
         let ha = AgentConfig::parse(
             Path::new("a.conf"),
             "[controller_worker]\nloadbalancer_topology = ACTIVE_STANDBY\n\
              [amphora_agent]\nadministrative_log_facility = 3\n",
         )
         .unwrap();
-        assert_eq!((ha.topology, ha.log_facility), (Topology::ActiveStandby, 3));
+        assert_eq!((ha.active_standby, ha.log_facility), (true, 3));
         assert!(
             AgentConfig::parse(
                 Path::new("a.conf"),

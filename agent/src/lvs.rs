@@ -20,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use octa_proto::amphora::{ListenerEntry, Message};
 
 use crate::api::AppState;
-use crate::config::Topology;
 use crate::files::{md5_hex, safe_segment, write_with_mode};
 use crate::haproxy::{alive, read_pid};
 use crate::keepalived::KeepalivedPaths;
@@ -136,7 +135,7 @@ fn store(state: &AppState, ka: &KeepalivedPaths, body: &[u8]) -> std::io::Result
     }
     write_with_mode(&ka.config, body, 0o644)?;
     // Only Active/Standby amphorae watch their LVS keepalived processes for VRRP.
-    if state.topology == Topology::ActiveStandby {
+    if state.active_standby {
         let script = vrrp::lvs_check_script_path(base);
         if !script.exists() {
             std::fs::create_dir_all(vrrp::check_scripts_dir(base))?;

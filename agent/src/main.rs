@@ -86,8 +86,8 @@ async fn main() -> anyhow::Result<()> {
         haproxy: haproxy.clone(),
         namespace: config.namespace.clone(),
         network_dir: config.network_dir.clone(),
+        active_standby: config.active_standby,
         keepalived,
-        topology: config.topology,
     };
     ensure_user_group_file(&config.base_path)?;
     raise_fd_limit();
