@@ -16,7 +16,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 # Tools the tests call directly; the lab installs the OpenStack side itself.
 need=()
-for pkg_cmd in openssl:openssl iproute2:ip util-linux:unshare nftables:nft curl:curl; do
+for pkg_cmd in openssl:openssl iproute2:ip util-linux:unshare nftables:nft curl:curl \
+    netcat-openbsd:nc; do
   command -v "${pkg_cmd#*:}" >/dev/null || need+=("${pkg_cmd%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -26,6 +27,8 @@ fi
 # Build before entering the lab's namespace, which has no route to crates.io.
 cargo fetch --locked
 cargo build --workspace --all-targets --locked
+# The amphora image octa-agent's systemd manager is tested in (built once per machine).
+tests/lab/amphora-root.sh >/dev/null
 
 lab_was_up=0
 [ -f "${OCTA_LAB_DIR:-/var/tmp/octa-lab}/env" ] && ip netns list | grep -qw octa-lab && lab_was_up=1

@@ -2,7 +2,9 @@
 //! bodies (octavia-protocol.md §1): version discovery on `/` and `//` (the stock
 //! controller sends `GET //`), `/1.0/info`, `/1.0/details`, `/1.0/listeners`,
 //! listener/pool certificate upload, fetch and delete, server-certificate rotation,
-//! configuration update, and Werkzeug's JSON bodies for unknown routes (404) and wrong
+//! configuration update, the VRRP routes (`vrrp`) and the LVS `udp_listener` routes
+//! (`lvs`, which also gets load balancer actions and deletes for ids that are LVS
+//! listeners), and Werkzeug's JSON bodies for unknown routes (404) and wrong
 //! methods (405), which the controller's retry logic and feature detection depend on.
 
 use std::path::PathBuf;
@@ -21,9 +23,12 @@ use octa_proto::amphora::{
 
 use crate::config::AgentConfig;
 use crate::files::{cert_path, md5_hex, safe_segment, stock_filename_ok, write_secret};
-use crate::haproxy::{Haproxy, LbPaths, bind_addresses, frontends, peer_name, strip_group_lines};
+use crate::haproxy::{
+    Haproxy, LbPaths, bind_addresses, frontends, known_lbs, peer_name, strip_group_lines,
+};
 use crate::heartbeat::HeartbeatSettings;
 use crate::host::Host;
+use crate::keepalived::Keepalived;
 use crate::respond::{self, failure, json_response, message, ok, route_not_found};
 use crate::tls::SwappableCert;
 
@@ -54,6 +59,8 @@ pub struct AppState {
     /// `[controller_worker] loadbalancer_topology = ACTIVE_STANDBY`: keepalived owns the
     /// VIP and sends its advertisements.
     pub active_standby: bool,
+    /// How keepalived (VRRP and LVS listeners) is run.
+    pub keepalived: Arc<dyn Keepalived>,
 }
 
 /// The router.
@@ -65,6 +72,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/1.0/details", get(details))
         .route("/1.0/listeners", get(listeners))
         .route("/1.0/listeners/{a}", axum::routing::delete(delete_lb))
+        .route(
+            "/1.0/listeners/{a}/udp_listener",
+            get(crate::lvs::get_config),
+        )
+        .route(
+            "/1.0/listeners/{a}/{b}/udp_listener",
+            put(crate::lvs::upload),
+        )
+        .route("/1.0/vrrp/upload", put(crate::vrrp::upload))
+        .route("/1.0/vrrp/{a}", put(crate::vrrp::action))
         // One parameter name per position: the router refuses two names at one spot.
         .route("/1.0/loadbalancer/{a}/{b}", put(lb_action))
         .route("/1.0/loadbalancer/{a}/haproxy", get(get_haproxy))
@@ -118,7 +135,9 @@ async fn details(State(state): State<Arc<AppState>>) -> Json<Details> {
         let config = std::fs::read_to_string(&lb.config).unwrap_or_default();
         listeners.extend(frontends(&config).into_iter().map(|(id, _)| id));
     }
+    listeners.extend(crate::lvs::listener_ids(&state.base_path));
     listeners.sort();
+    listeners.dedup();
     // Byte counters of the eth* links inside the amphora namespace (none before a plug).
     let networks = match state.namespace.as_deref() {
         Some(ns) => host
@@ -156,7 +175,7 @@ async fn details(State(state): State<Arc<AppState>>) -> Json<Details> {
         topology_status: "OK".into(),
         listeners,
         packages: Default::default(),
-        lvs_listener_process_count: 0,
+        lvs_listener_process_count: crate::lvs::process_count(&state.base_path),
     })
 }
 
@@ -219,22 +238,8 @@ async fn listeners(State(state): State<Arc<AppState>>) -> Json<Vec<ListenerEntry
             });
         }
     }
+    out.extend(crate::lvs::entries(&state.base_path));
     Json(out)
-}
-
-/// Load balancers with a `haproxy.cfg`, as the stock agent finds them.
-fn known_lbs(base_path: &std::path::Path) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(base_path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().join("haproxy.cfg").is_file())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
 }
 
 fn lb_not_found(lb_id: &str) -> Response {
@@ -327,8 +332,18 @@ async fn lb_action(
         );
     }
     let lb = LbPaths::new(&state.base_path, &lb_id);
+    // haproxy first, then an LVS listener, else haproxy's 404 (stock's dispatch).
+    if !lb.exists() && crate::lvs::exists(&state.base_path, &lb_id) {
+        return crate::lvs::action(state, lb_id, action).await;
+    }
     if !lb.exists() {
         return lb_not_found(&lb_id);
+    }
+    if state.active_standby {
+        let stopping = (action == "stop").then_some(lb_id.as_str());
+        if let Err(e) = crate::vrrp::update_haproxy_check(&state.base_path, stopping) {
+            tracing::warn!("VRRP check script not updated: {e}");
+        }
     }
     let peer = peer_name(&state.amphora_id);
     let running = state.haproxy.running(&lb);
@@ -401,6 +416,9 @@ async fn delete_lb(State(state): State<Arc<AppState>>, Path(lb_id): Path<String>
         return route_not_found();
     }
     let lb = LbPaths::new(&state.base_path, &lb_id);
+    if !lb.exists() && crate::lvs::exists(&state.base_path, &lb_id) {
+        return crate::lvs::delete(state, lb_id).await;
+    }
     if !lb.exists() {
         return ok(StatusCode::OK);
     }
@@ -418,6 +436,12 @@ async fn delete_lb(State(state): State<Arc<AppState>>, Path(lb_id): Path<String>
         crate::stats::stats_socket(&config).filter(|s| s.starts_with(&state.base_path))
     {
         let _ = std::fs::remove_file(socket);
+    }
+    // check_script.sh exists only where VRRP was configured.
+    if crate::vrrp::check_script_path(&state.base_path).exists()
+        && let Err(e) = crate::vrrp::update_haproxy_check(&state.base_path, Some(&lb_id))
+    {
+        tracing::warn!("VRRP check script not updated: {e}");
     }
     let _ = std::fs::remove_dir_all(state.base_cert_dir.join(&lb_id));
     let uninstalled = state.haproxy.uninstall(&lb);

@@ -43,6 +43,9 @@ pub struct AgentConfig {
     pub haproxy_manager: HaproxyManager,
     /// `[controller_worker] loadbalancer_topology` is `ACTIVE_STANDBY` (else `SINGLE`).
     pub active_standby: bool,
+    /// `[amphora_agent] administrative_log_facility` (default 1): keepalived's
+    /// `--log-facility` (syslog LOCALn).
+    pub log_facility: u8,
 }
 
 /// How haproxy processes are run.
@@ -174,6 +177,12 @@ impl AgentConfig {
                 ));
             }
         };
+        let log_facility = match get("amphora_agent", "administrative_log_facility") {
+            None => 1,
+            Some(v) => v.parse().ok().filter(|f| *f <= 7).ok_or_else(|| {
+                invalid("amphora_agent", "administrative_log_facility", v, "0 to 7")
+            })?,
+        };
         let namespace = match get("amphora_agent", "octa_namespace") {
             None => Some("amphora-haproxy".to_owned()),
             Some("") => None,
@@ -233,6 +242,7 @@ impl AgentConfig {
             ),
             namespace,
             haproxy_manager,
+            log_facility,
         })
     }
 
@@ -281,6 +291,21 @@ mod tests {
         assert_eq!(c.controllers[1].to_string(), "[2001:db8::1]:5555");
         assert_eq!(c.heartbeat_key, "s3cret");
         assert_eq!(c.amphora_id, "amp-1");
+        assert_eq!((c.active_standby, c.log_facility), (false, 1));
+        let ha = AgentConfig::parse(
+            Path::new("a.conf"),
+            "[controller_worker]\nloadbalancer_topology = ACTIVE_STANDBY\n\
+             [amphora_agent]\nadministrative_log_facility = 3\n",
+        )
+        .unwrap();
+        assert_eq!((ha.active_standby, ha.log_facility), (true, 3));
+        assert!(
+            AgentConfig::parse(
+                Path::new("a.conf"),
+                "[controller_worker]\nloadbalancer_topology = TRIPLE\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]

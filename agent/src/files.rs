@@ -49,6 +49,12 @@ pub fn cert_path(base_cert_dir: &Path, lb_id: &str, filename: &str) -> PathBuf {
 /// Writes `bytes` to `path` (mode 0600), through a synced temporary sibling and a rename,
 /// creating the parent directory.
 pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_with_mode(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` with `mode`, through a synced temporary sibling and a rename
+/// (a reader never sees half a file), creating the parent directory.
+pub fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
@@ -57,9 +63,10 @@ pub fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o600)
+        .mode(mode)
         .open(&tmp)?;
-    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    // The umask may have narrowed the creation mode, and a leftover may have another.
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&tmp, path)

@@ -67,6 +67,21 @@ impl LbPaths {
     }
 }
 
+/// Load balancers with a `haproxy.cfg` under `base_path`, as the stock agent finds them.
+pub fn known_lbs(base_path: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(base_path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().join("haproxy.cfg").is_file())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
 /// Octavia's peer name: base64 of SHA-1(amphora id), `+`→`_`, `/`→`-`, a leading `-`
 /// becomes `x`, no `=` padding (`base64_sha1_string`); the controller's template uses
 /// the same in `peer` lines.

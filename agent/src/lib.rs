@@ -7,12 +7,13 @@
 //! - `files`: uploaded certificates, the server certificate and the config file;
 //! - `haproxy`: load balancers as haproxy processes (validated by `haproxy -c`), run
 //!   directly in master-worker mode or as `systemd` units;
+//! - `keepalived`: keepalived instances (VRRP, one per LVS listener), run directly or as
+//!   `keepalived_systemd` units; `vrrp`: the `/1.0/vrrp/...` routes and the VRRP check
+//!   scripts; `lvs`: the `udp_listener` routes and LVS listeners in the load balancer
+//!   action, delete, listing and details routes;
 //! - `heartbeat` and `stats`: the heartbeat sender with listener/pool/member status;
 //! - `host` and `netops`: OS facts and network changes (through `netplumb`) behind
 //!   `Host`; `ifaces`: the stock interface layout of plugged ports (VIP policy routing).
-//!
-//! Not served yet: the LVS (`udp_listener`) and VRRP (`/1.0/vrrp/...`) routes answer
-//! Werkzeug's 404, as for an unknown route.
 //!
 //! It may depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
 //! openstack_sdk or sqlx: it ships inside the amphora.
@@ -24,6 +25,9 @@ pub mod haproxy;
 pub mod heartbeat;
 pub mod host;
 pub mod ifaces;
+pub mod keepalived;
+pub mod keepalived_systemd;
+pub mod lvs;
 pub mod netops;
 pub mod plug;
 pub mod respond;
@@ -31,3 +35,4 @@ pub mod server;
 pub mod stats;
 pub mod systemd;
 pub mod tls;
+pub mod vrrp;

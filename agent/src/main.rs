@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::Parser;
 use octa_agent::config::{AgentConfig, HaproxyManager};
 use octa_agent::haproxy::DirectHaproxy;
+use octa_agent::keepalived::{DirectKeepalived, KEEPALIVED_CMD, Keepalived};
+use octa_agent::keepalived_systemd::SystemdKeepalived;
 use octa_agent::systemd::SystemdHaproxy;
 use octa_agent::{api, heartbeat, host::SystemHost, server, tls};
 
@@ -56,6 +58,18 @@ async fn main() -> anyhow::Result<()> {
             config.namespace.clone(),
         )),
     };
+    // keepalived is run the way haproxy is: both by the agent, or both by systemd.
+    let keepalived: Arc<dyn Keepalived> = match config.haproxy_manager {
+        HaproxyManager::Direct => Arc::new(DirectKeepalived {
+            keepalived_cmd: PathBuf::from(KEEPALIVED_CMD),
+            namespace: config.namespace.clone(),
+            log_facility: config.log_facility,
+        }),
+        HaproxyManager::Systemd => Arc::new(SystemdKeepalived::new(
+            config.namespace.clone(),
+            config.log_facility,
+        )),
+    };
     let source = heartbeat::LbSource {
         base_path: config.base_path.clone(),
         haproxy: haproxy.clone(),
@@ -73,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
         namespace: config.namespace.clone(),
         network_dir: config.network_dir.clone(),
         active_standby: config.active_standby,
+        keepalived,
     };
     ensure_user_group_file(&config.base_path)?;
     raise_fd_limit();

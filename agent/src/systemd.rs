@@ -66,25 +66,13 @@ impl SystemdHaproxy {
         )
     }
 
-    /// `amphora-netns.service`: the namespace and its loopback (no sysctls, no re-plug:
-    /// an image that needs them ships the stock unit, which is then left alone).
+    /// `amphora-netns.service` for this namespace ([`render_netns_unit`]).
     pub fn render_netns_unit(&self) -> String {
-        let ns = self.namespace.as_deref().unwrap_or("amphora-haproxy");
-        format!(
-            "[Unit]\nDescription=Configure {ns} network namespace\nStopWhenUnneeded=true\n\n\
-             [Service]\nType=oneshot\nRemainAfterExit=yes\n\
-             ExecStart=-/sbin/ip netns add {ns}\nExecStart=-/sbin/ip -n {ns} link set lo up\n"
-        )
+        render_netns_unit(self.namespace.as_deref())
     }
 
     fn systemctl(&self, args: &[&str]) -> Result<(), String> {
         output(Command::new(&self.systemctl).args(args))
-    }
-
-    fn write_unit(path: &Path, text: &str) -> Result<(), String> {
-        std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/")))
-            .and_then(|()| std::fs::write(path, text))
-            .map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 
@@ -116,12 +104,12 @@ impl Haproxy for SystemdHaproxy {
     fn install(&self, lb: &LbPaths, peer: &str) -> Result<(), String> {
         let netns = self.unit_dir.join("amphora-netns.service");
         if !netns.exists() {
-            Self::write_unit(&netns, &self.render_netns_unit())?;
+            write_unit(&netns, &self.render_netns_unit())?;
             self.systemctl(&["enable", "amphora-netns.service"])?;
         }
         let unit = self.unit_dir.join(Self::unit_name(lb));
         if !unit.exists() {
-            Self::write_unit(&unit, &self.render_unit(lb, peer))?;
+            write_unit(&unit, &self.render_unit(lb, peer))?;
             // systemd learns of a new unit file only on a reload; an existing one is
             // unchanged (the config it names is what changes), so the reload is skipped.
             self.systemctl(&["daemon-reload"])?;
@@ -136,13 +124,33 @@ impl Haproxy for SystemdHaproxy {
     }
 }
 
+/// `amphora-netns.service`: the namespace and its loopback (no sysctls, no re-plug:
+/// an image that needs them ships the stock unit, which is then left alone).
+pub fn render_netns_unit(namespace: Option<&str>) -> String {
+    let ns = namespace.unwrap_or("amphora-haproxy");
+    format!(
+        "[Unit]\nDescription=Configure {ns} network namespace\nStopWhenUnneeded=true\n\n\
+         [Service]\nType=oneshot\nRemainAfterExit=yes\n\
+         ExecStart=-/sbin/ip netns add {ns}\nExecStart=-/sbin/ip -n {ns} link set lo up\n"
+    )
+}
+
+/// Writes a unit file (mode 0644, as stock), creating `unit_dir`.
+pub(crate) fn write_unit(path: &Path, text: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/")))
+        .and_then(|()| std::fs::write(path, text))
+        .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A stand-in `systemctl` recording its arguments, so the call sequence is checked
     /// without a running systemd.
-    fn fake_systemctl(dir: &Path) -> PathBuf {
+    pub(crate) fn fake_systemctl(dir: &Path) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join("systemctl");
         let log = dir.join("calls");

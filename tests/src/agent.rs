@@ -18,6 +18,34 @@ pub const AMPHORA: &str = "8c0e4d2b-6f1a-4e3c-9b7d-5a2f1e0d3c4b";
 /// Their heartbeat key.
 pub const KEY: &str = "agent-test-heartbeat-key";
 
+/// How a test agent is started.
+#[derive(Debug, Clone)]
+pub struct AgentOptions<'a> {
+    /// Its amphora namespace (haproxy runs there, networks are plugged there); `None`:
+    /// its own.
+    pub namespace: Option<&'a str>,
+    /// `octa_haproxy_manager`: `direct` or `systemd`.
+    pub manager: &'a str,
+    /// A prefix to its command line (e.g. `nsenter` into a booted container).
+    pub prefix: Vec<String>,
+    /// Where its directory is made (default: the system's temporary directory).
+    pub parent: Option<&'a std::path::Path>,
+    /// Appended to its configuration file (further sections).
+    pub extra: &'a str,
+}
+
+impl Default for AgentOptions<'_> {
+    fn default() -> Self {
+        AgentOptions {
+            namespace: None,
+            manager: "direct",
+            prefix: Vec::new(),
+            parent: None,
+            extra: "",
+        }
+    }
+}
+
 /// An octa-agent process with its own PKI and config, killed on drop.
 pub struct OctaAgent {
     child: Child,
@@ -40,20 +68,24 @@ impl OctaAgent {
     /// Starts it with `namespace` as its amphora namespace (haproxy runs there, networks
     /// are plugged there; `None`: its own) and waits until it listens.
     pub fn start_in(namespace: Option<&str>) -> Self {
-        Self::start_with(namespace, "direct", &[], None)
+        Self::start_with(namespace, "")
     }
 
-    /// Starts it with `namespace` as its amphora namespace, haproxy run by `manager`
-    /// (`direct` or `systemd`), its command line prefixed by `prefix` (e.g. `nsenter` into
-    /// a booted container), its files in a new directory under `parent` (default: the
-    /// system's temporary directory), and waits until it listens.
-    pub fn start_with(
-        namespace: Option<&str>,
-        manager: &str,
-        prefix: &[String],
-        parent: Option<&std::path::Path>,
-    ) -> Self {
-        let dir = match parent {
+    /// [`OctaAgent::start_in`] with `extra` appended to its configuration file (further
+    /// sections, e.g. `[controller_worker]`).
+    pub fn start_with(namespace: Option<&str>, extra: &str) -> Self {
+        Self::start_opts(&AgentOptions {
+            namespace,
+            extra,
+            ..AgentOptions::default()
+        })
+    }
+
+    /// Starts it as `opts` says and waits until it listens.
+    pub fn start_opts(opts: &AgentOptions<'_>) -> Self {
+        let (namespace, manager, extra) = (opts.namespace, opts.manager, opts.extra);
+        let prefix = opts.prefix.as_slice();
+        let dir = match opts.parent {
             Some(parent) => tempfile::tempdir_in(parent),
             None => tempfile::tempdir(),
         }
@@ -81,7 +113,7 @@ impl OctaAgent {
              respawn_count = 2\nuse_upstart = True\n[health_manager]\ncontroller_ip_port_list = {hm}\nheartbeat_interval = 1\n\
              heartbeat_key = {KEY}\n[amphora_agent]\nagent_server_ca = {ca}\nagent_server_cert = {cert}\namphora_id = {AMPHORA}\n\
              agent_tls_protocol = TLSv1.2\nagent_server_network_dir = {base}/interfaces\nocta_namespace = {ns}\n\
-             octa_haproxy_manager = {manager}\n",
+             octa_haproxy_manager = {manager}\n{extra}",
             base = dir.path().display(), hm = heartbeats.local_addr().expect("test agent setup"),
             ca = pki.path(PkiFile::ClientCaCert).display(), cert = server_pem.display(),
             ns = namespace.unwrap_or(""),

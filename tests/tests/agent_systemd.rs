@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use octa_tests::agent::{AMPHORA, OctaAgent};
+use octa_tests::agent::{AMPHORA, AgentOptions, OctaAgent};
 use octa_tests::https::exchange;
 use octa_tests::nspawn::Amphora;
 use octa_tests::{require_root, workspace_bin};
@@ -54,12 +54,13 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
     // /tmp itself, which the image's systemd-tmpfiles empties at boot.
     let shared = Amphora::shared_dir();
     let amphora = Amphora::boot("sysd", &[shared.path()], &[&bin]);
-    let agent = OctaAgent::start_with(
-        Some("amphora-haproxy"),
-        "systemd",
-        &amphora.prefix(),
-        Some(shared.path()),
-    );
+    let agent = OctaAgent::start_opts(&AgentOptions {
+        namespace: Some("amphora-haproxy"),
+        manager: "systemd",
+        prefix: amphora.prefix(),
+        parent: Some(shared.path()),
+        extra: "",
+    });
     let base = agent.dir.path().display();
     let config = format!(
         "global\n    daemon\n    maxconn 100\n    group haproxy\n    stats socket {base}/{LB}.sock mode 0666 level user\n\
