@@ -19,6 +19,19 @@ struct Args {
     /// The stock amphora-agent.conf.
     #[arg(long, default_value = "/etc/octavia/amphora-agent.conf")]
     config_file: PathBuf,
+    #[command(subcommand)]
+    command: Option<Tool>,
+}
+
+/// Helpers the agent's own scripts run (the default is serving the API).
+#[derive(Debug, clap::Subcommand)]
+enum Tool {
+    /// Exits with the number of haproxy stats sockets that do not answer `show stat`:
+    /// the VRRP check keepalived runs (stock's `haproxy-vrrp-check`).
+    HaproxyVrrpCheck {
+        /// The stats sockets (`base_path/<lb_id>.sock`).
+        sockets: Vec<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -33,6 +46,9 @@ async fn main() -> anyhow::Result<()> {
     // Belt and braces: one crypto provider for the whole process.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let args = Args::parse();
+    if let Some(Tool::HaproxyVrrpCheck { sockets }) = &args.command {
+        std::process::exit(octa_agent::vrrp::haproxy_vrrp_check(sockets));
+    }
     let config = AgentConfig::load(&args.config_file)?;
     let cert = tls::SwappableCert::load(&config.server_cert)?;
     let tls_config = tls::server_config(&config.server_cert, &config.server_ca, cert.clone())?;

@@ -4,7 +4,8 @@
 //! VRRP check scripts the configuration's `vrrp_script` runs, which this module owns:
 //! `base_path/vrrp/check_script.sh` runs every script in `base_path/vrrp/check_scripts/`,
 //! where `haproxy_check_script.sh` asks each load balancer's haproxy stats socket
-//! (`haproxy-vrrp-check`, shipped with the amphora image) and, for LVS listeners under
+//! (`octa-agent haproxy-vrrp-check`, stock's `haproxy-vrrp-check` in Rust, so an image
+//! needs no Python tool for it) and, for LVS listeners under
 //! ACTIVE_STANDBY, `lvs_udp_check.sh` checks their keepalived processes. The scripts are
 //! octa's own text, with the behaviour of stock's templates.
 
@@ -91,7 +92,40 @@ pub fn haproxy_check_text(
         .filter(|lb| Some(lb.as_str()) != stopping)
         .map(|lb| base_path.join(format!("{lb}.sock")).display().to_string())
         .collect();
-    Some(format!("haproxy-vrrp-check {}; exit $?", sockets.join(" ")))
+    Some(format!("{} {}; exit $?", checker(), sockets.join(" ")))
+}
+
+/// The check command: this very binary's `haproxy-vrrp-check`.
+pub fn checker() -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "octa-agent".to_owned());
+    format!("{exe} haproxy-vrrp-check")
+}
+
+/// How long one stats socket may take to answer (stock's timeout).
+const SOCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether the haproxy behind `socket` answers `show stat`: a failover happens only when
+/// a stats socket stops responding.
+pub fn haproxy_answers(socket: &Path) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else {
+        return false;
+    };
+    let asked = stream
+        .set_read_timeout(Some(SOCKET_TIMEOUT))
+        .and_then(|()| stream.set_write_timeout(Some(SOCKET_TIMEOUT)))
+        .and_then(|()| stream.write_all(b"show stat -1 -1 -1\n"));
+    let mut answer = Vec::new();
+    asked.is_ok() && stream.read_to_end(&mut answer).is_ok() && !answer.is_empty()
+}
+
+/// `octa-agent haproxy-vrrp-check SOCKET...`: the number of stats sockets that did not
+/// answer, as the exit status (0: all did, or none were given).
+pub fn haproxy_vrrp_check(sockets: &[PathBuf]) -> i32 {
+    let silent = sockets.iter().filter(|s| !haproxy_answers(s)).count();
+    i32::try_from(silent).unwrap_or(i32::MAX)
 }
 
 /// Rewrites `haproxy_check_script.sh` (stock's `vrrp_check_script_update`): on VRRP
@@ -226,13 +260,14 @@ mod tests {
         update_haproxy_check(base, Some("lb1")).expect("update");
         assert_eq!(
             std::fs::read_to_string(&script).expect("script"),
-            format!("haproxy-vrrp-check {}/lb2.sock; exit $?", base.display())
+            format!("{} {}/lb2.sock; exit $?", checker(), base.display())
         );
         update_haproxy_check(base, None).expect("update");
         assert_eq!(
             std::fs::read_to_string(&script).expect("script"),
             format!(
-                "haproxy-vrrp-check {b}/lb1.sock {b}/lb2.sock; exit $?",
+                "{} {b}/lb1.sock {b}/lb2.sock; exit $?",
+                checker(),
                 b = base.display()
             )
         );
@@ -241,8 +276,30 @@ mod tests {
         update_haproxy_check(base, Some("lb1")).expect("update");
         assert_eq!(
             std::fs::read_to_string(&script).expect("script"),
-            "haproxy-vrrp-check ; exit $?"
+            format!("{} ; exit $?", checker())
         );
+    }
+
+    #[test]
+    fn the_haproxy_check_needs_every_socket_to_answer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let live = dir.path().join("live.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&live).expect("bind");
+        let server = std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            let (mut conn, _) = listener.accept().expect("accept");
+            let mut line = String::new();
+            std::io::BufReader::new(&conn)
+                .read_line(&mut line)
+                .expect("read");
+            assert_eq!(line, "show stat -1 -1 -1\n");
+            conn.write_all(b"# pxname,svname\n").expect("write");
+        });
+        assert_eq!(haproxy_vrrp_check(std::slice::from_ref(&live)), 0);
+        server.join().expect("server");
+        let dead = dir.path().join("dead.sock");
+        assert_eq!(haproxy_vrrp_check(&[live, dead]), 2, "both now silent");
+        assert_eq!(haproxy_vrrp_check(&[]), 0);
     }
 
     #[test]

@@ -27,6 +27,12 @@ const VIP: &str = "198.51.100.10";
 const VRRP_IP: &str = "198.51.100.11";
 const PEER_IP: &str = "198.51.100.12";
 
+/// The agent's own VRRP check command (`octa-agent haproxy-vrrp-check`).
+fn checker() -> String {
+    let exe = std::fs::canonicalize(octa_tests::workspace_bin("octa-agent")).unwrap();
+    format!("{} haproxy-vrrp-check", exe.display())
+}
+
 fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
     let end = Instant::now() + Duration::from_secs(secs);
     while !ok() {
@@ -188,7 +194,7 @@ async fn vrrp_keepalived_takes_the_vip_keeps_it_across_reloads_and_gives_it_back
     assert_eq!(mode(&base.join("vrrp/check_script.sh")), 0o755);
     assert_eq!(
         std::fs::read_to_string(base.join("vrrp/check_scripts/haproxy_check_script.sh")).unwrap(),
-        format!("haproxy-vrrp-check {}/{LB}.sock; exit $?", base.display())
+        format!("{} {}/{LB}.sock; exit $?", checker(), base.display())
     );
 
     let started = api.call("PUT", "/1.0/vrrp/start", b"").await;
@@ -285,7 +291,7 @@ async fn vrrp_keepalived_takes_the_vip_keeps_it_across_reloads_and_gives_it_back
     assert_eq!(deleted.status, 200, "{}", deleted.body);
     assert_eq!(
         std::fs::read_to_string(base.join("vrrp/check_scripts/haproxy_check_script.sh")).unwrap(),
-        "haproxy-vrrp-check ; exit $?"
+        format!("{} ; exit $?", checker())
     );
     // ns's drop kills what is left in it and deletes it (the veth pair with it); the
     // agent's drop stops it and removes its base path.
