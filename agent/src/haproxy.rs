@@ -225,8 +225,29 @@ pub fn ensure_namespace(name: &str) -> Result<(), String> {
     if !Path::new("/run/netns").join(name).exists() {
         output(Command::new("ip").args(["netns", "add", name]))?;
     }
-    output(Command::new("ip").args(["-n", name, "link", "set", "lo", "up"]))
+    output(Command::new("ip").args(["-n", name, "link", "set", "lo", "up"]))?;
+    // Best effort, like the stock unit's `-` lines: a host that forbids them (a container
+    // with a read-only /proc/sys) still serves a single amphora's VIP.
+    if let Err(e) = output(
+        Command::new("ip")
+            .args(["netns", "exec", name, "sysctl", "-qw"])
+            .args(NAMESPACE_SYSCTLS),
+    ) {
+        tracing::warn!("namespace {name}: {e}");
+    }
+    Ok(())
 }
+
+/// What the amphora namespace needs beyond a fresh namespace's defaults: haproxy binds
+/// VIPs this amphora does not hold (the standby of an ACTIVE_STANDBY pair; keepalived
+/// adds the VIP on failover), and LVS forwards to members (a stock image's sysctl.d and
+/// `amphora-netns.service` set the same).
+pub const NAMESPACE_SYSCTLS: &[&str] = &[
+    "net.ipv4.ip_nonlocal_bind=1",
+    "net.ipv6.ip_nonlocal_bind=1",
+    "net.ipv4.ip_forward=1",
+    "net.ipv6.conf.all.forwarding=1",
+];
 
 /// haproxy run by the agent itself: `haproxy -W -D` (master-worker, daemonized, pid
 /// file = master), reload by SIGUSR2 to the master, stop by SIGTERM.

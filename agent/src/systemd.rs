@@ -128,10 +128,14 @@ impl Haproxy for SystemdHaproxy {
 /// an image that needs them ships the stock unit, which is then left alone).
 pub fn render_netns_unit(namespace: Option<&str>) -> String {
     let ns = namespace.unwrap_or("amphora-haproxy");
+    // The image's sysctl.d first (as stock), then what the namespace needs regardless.
+    let sysctls = crate::haproxy::NAMESPACE_SYSCTLS.join(" ");
     format!(
         "[Unit]\nDescription=Configure {ns} network namespace\nStopWhenUnneeded=true\n\n\
          [Service]\nType=oneshot\nRemainAfterExit=yes\n\
-         ExecStart=-/sbin/ip netns add {ns}\nExecStart=-/sbin/ip -n {ns} link set lo up\n"
+         ExecStart=-/sbin/ip netns add {ns}\nExecStart=-/sbin/ip -n {ns} link set lo up\n\
+         ExecStart=-/sbin/ip netns exec {ns} sysctl --system\n\
+         ExecStart=-/sbin/ip netns exec {ns} sysctl -qw {sysctls}\n"
     )
 }
 

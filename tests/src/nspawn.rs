@@ -96,6 +96,9 @@ impl Amphora {
         for path in read_only {
             cmd.arg(format!("--bind-ro={}", path.display()));
         }
+        // An amphora sets sysctls in its namespaces (non-local bind, forwarding); nspawn
+        // mounts /proc/sys read-only unless told otherwise.
+        cmd.env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "network");
         let log = std::fs::File::create(&console).expect("amphora setup");
         let nspawn = cmd
             .stdin(Stdio::null())

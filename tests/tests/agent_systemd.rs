@@ -153,3 +153,197 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
     assert!(!exists, "{} left behind", unit_file.display());
     assert!(!agent.dir.path().join(LB).exists());
 }
+
+const VIP: &str = "198.51.100.10";
+const VRRP_IP: &str = "198.51.100.11";
+
+/// The VRRP configuration a stock controller uploads, rendered by Octavia's own code.
+fn vrrp_config(base: &Path) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/render_keepalived.py");
+    octa_tests::run_ok(
+        std::process::Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["vrrp", "--base-path", base.to_str().unwrap(), "--vip", VIP])
+            .args(["--subnet", "198.51.100.0/24", "--vrrp-ip", VRRP_IP])
+            .args(["--peer-ip", "198.51.100.12", "--iface", "eth1"])
+            .args(["--role", "MASTER", "--check-interval", "1"]),
+    )
+}
+
+fn eth1(amphora: &Amphora) -> String {
+    let out = amphora
+        .command("ip")
+        .args([
+            "-n",
+            "amphora-haproxy",
+            "-br",
+            "addr",
+            "show",
+            "dev",
+            "eth1",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Deletes a link of the test's namespace on drop (a no-op once the agent moved it into
+/// the container, whose end takes the pair with it).
+struct DeleteLink(String);
+
+impl Drop for DeleteLink {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_systemd() {
+    require_root();
+    let bin = workspace_bin("octa-agent");
+    let shared = Amphora::shared_dir();
+    let amphora = Amphora::boot("as", &[shared.path()], &[&bin]);
+    let agent = OctaAgent::start_opts(&AgentOptions {
+        namespace: Some("amphora-haproxy"),
+        manager: "systemd",
+        prefix: amphora.prefix(),
+        parent: Some(shared.path()),
+        extra: "[controller_worker]\nloadbalancer_topology = ACTIVE_STANDBY\n",
+    });
+    let base = agent.dir.path().to_owned();
+    // The VIP port as Nova hot-plugs it: a link with the port's MAC in the namespace the
+    // container shares; its peer stays here, up, so the link has carrier.
+    let port = format!("oas{}", std::process::id() % 1_000_000);
+    let mac = "fa:16:3e:5a:00:01";
+    octa_tests::run_ok(std::process::Command::new("ip").args([
+        "link",
+        "add",
+        &port,
+        "address",
+        mac,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        &format!("{port}p"),
+    ]));
+    let _port = DeleteLink(port.clone());
+    octa_tests::run_ok(std::process::Command::new("ip").args([
+        "link",
+        "set",
+        &format!("{port}p"),
+        "up",
+    ]));
+    let plug = json!({"subnet_cidr": "198.51.100.0/24", "gateway": null, "mac_address": mac,
+                      "vrrp_ip": VRRP_IP, "host_routes": []})
+    .to_string();
+    let reply = octa_tests::https::exchange_typed(
+        agent.controller(),
+        agent.port,
+        AMPHORA,
+        "POST",
+        &format!("/1.0/plug/vip/{VIP}"),
+        Some("application/json"),
+        plug.as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    // ACTIVE_STANDBY: the VRRP address is configured, the VIP is keepalived's to add.
+    assert!(
+        eth1(&amphora).contains(&format!("{VRRP_IP}/24")),
+        "{}",
+        eth1(&amphora)
+    );
+    assert!(!eth1(&amphora).contains(VIP));
+
+    // haproxy binds the VIP before this amphora holds it (non-local bind in the
+    // namespace), started as a unit.
+    let config = format!(
+        "global\n    daemon\n    maxconn 100\n    stats socket {b}/{LB}.sock mode 0666 level user\n\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend {LISTENER}\n    bind {VIP}:8080\n    mode http\n\
+         \x20   http-request return status 200 content-type text/plain string octa-vrrp\n",
+        b = base.display()
+    );
+    let (code, body) = call(
+        &agent,
+        "PUT",
+        &format!("/1.0/loadbalancer/{AMPHORA}/{LB}/haproxy"),
+        config.as_bytes(),
+    )
+    .await;
+    assert_eq!(code, 202, "{body}");
+    let (code, body) = call(&agent, "PUT", &format!("/1.0/loadbalancer/{LB}/start"), b"").await;
+    let unit = format!("haproxy-{LB}.service");
+    assert_eq!(
+        code,
+        202,
+        "{body}\n{}",
+        amphora.systemctl(&["status", &unit, "--no-pager"])
+    );
+
+    let (code, body) = call(
+        &agent,
+        "PUT",
+        "/1.0/vrrp/upload",
+        vrrp_config(&base).as_bytes(),
+    )
+    .await;
+    assert_eq!((code, body.as_str()), (200, r#"{"message":"OK"}"#));
+    let (code, body) = call(&agent, "PUT", "/1.0/vrrp/start", b"").await;
+    assert_eq!(
+        code,
+        202,
+        "{body}\n{}",
+        amphora.systemctl(&["status", "octavia-keepalived.service", "--no-pager"])
+    );
+    assert_eq!(
+        amphora.systemctl(&["is-active", "octavia-keepalived.service"]),
+        "active"
+    );
+    // MASTER with no peer answering: keepalived adds the VIP once the haproxy check
+    // (octa-agent haproxy-vrrp-check on the stats socket) has passed.
+    wait_for("keepalived to add the VIP", || {
+        eth1(&amphora).contains(&format!("{VIP}/32"))
+    });
+    let get = amphora
+        .command("ip")
+        .args(["netns", "exec", "amphora-haproxy", "bash", "-c"])
+        .arg(format!(
+            "exec 3<>/dev/tcp/{VIP}/8080 && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 5 cat <&3"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&get.stdout).ends_with("octa-vrrp"),
+        "{get:?}"
+    );
+
+    let (code, _) = call(&agent, "PUT", "/1.0/vrrp/stop", b"").await;
+    assert_eq!(code, 202);
+    assert_eq!(
+        amphora.systemctl(&["is-active", "octavia-keepalived.service"]),
+        "inactive"
+    );
+    wait_for("the VIP to go with keepalived", || {
+        !eth1(&amphora).contains(VIP)
+    });
+    let (code, _) = call(&agent, "DELETE", &format!("/1.0/listeners/{LB}"), b"").await;
+    assert_eq!(code, 200);
+    assert_eq!(amphora.systemctl(&["is-active", &unit]), "inactive");
+}
