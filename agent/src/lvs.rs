@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use octa_proto::amphora::{ListenerEntry, Message};
 
 use crate::api::AppState;
-use crate::files::{md5_hex, safe_segment, write_with_mode};
+use crate::files::{safe_segment, write_with_mode};
 use crate::haproxy::{alive, read_pid};
 use crate::keepalived::KeepalivedPaths;
 use crate::respond::{failure, message, ok, route_not_found};
@@ -169,18 +169,13 @@ pub async fn upload(
             &e.to_string(),
         );
     }
-    let keepalived = state.keepalived.clone();
-    let installed = tokio::task::spawn_blocking(move || keepalived.install(&ka))
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-    if let Err(out) = installed {
-        return failure(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Error enabling octavia-keepalivedlvs service",
-            &out,
-        );
-    }
-    ([(header::ETAG, md5_hex(&body))], ok(StatusCode::OK)).into_response()
+    vrrp::install_and_answer(
+        &state,
+        ka,
+        &body,
+        "Error enabling octavia-keepalivedlvs service",
+    )
+    .await
 }
 
 /// `GET /1.0/listeners/{listener_id}/udp_listener`.

@@ -172,18 +172,31 @@ pub async fn upload(State(state): State<Arc<AppState>>, body: Bytes) -> Response
     if let Err(e) = written {
         return write_failed(&e);
     }
+    install_and_answer(
+        &state,
+        ka,
+        &body,
+        "Error enabling octavia-keepalived service",
+    )
+    .await
+}
+
+/// The end of both keepalived uploads (VRRP, LVS): the unit installed and enabled off
+/// the async runtime, then stock's 200 with the body's ETag, or its 500 with `refusal`.
+pub(crate) async fn install_and_answer(
+    state: &AppState,
+    ka: KeepalivedPaths,
+    body: &[u8],
+    refusal: &str,
+) -> Response {
     let keepalived = state.keepalived.clone();
     let installed = tokio::task::spawn_blocking(move || keepalived.install(&ka))
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
-    if let Err(out) = installed {
-        return failure(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Error enabling octavia-keepalived service",
-            &out,
-        );
+    match installed {
+        Ok(()) => ([(header::ETAG, md5_hex(body))], ok(StatusCode::OK)).into_response(),
+        Err(out) => failure(StatusCode::INTERNAL_SERVER_ERROR, refusal, &out),
     }
-    ([(header::ETAG, md5_hex(&body))], ok(StatusCode::OK)).into_response()
 }
 
 /// `PUT /1.0/vrrp/{action}`.

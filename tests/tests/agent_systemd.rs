@@ -46,21 +46,42 @@ fn http_get(amphora: &Amphora) -> String {
     )
 }
 
+/// A booted amphora image with octa-agent running inside (haproxy and keepalived as
+/// systemd units); fields drop in order: agent, container, then the shared directory.
+struct Booted {
+    agent: OctaAgent,
+    amphora: Amphora,
+    _shared: tempfile::TempDir,
+}
+
+impl Booted {
+    /// `extra` is appended to the agent's configuration file.
+    fn new(tag: &str, extra: &str) -> Self {
+        let bin = workspace_bin("octa-agent");
+        // The agent's files live in a directory of the test bound in at the same path;
+        // never /tmp itself, which the image's systemd-tmpfiles empties at boot.
+        let shared = Amphora::shared_dir();
+        let amphora = Amphora::boot(tag, &[shared.path()], &[&bin]);
+        let agent = OctaAgent::start_opts(&AgentOptions {
+            namespace: Some("amphora-haproxy"),
+            manager: "systemd",
+            prefix: amphora.prefix(),
+            parent: Some(shared.path()),
+            extra,
+        });
+        Booted {
+            agent,
+            amphora,
+            _shared: shared,
+        }
+    }
+}
+
 #[tokio::test]
 async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
     require_root();
-    let bin = workspace_bin("octa-agent");
-    // The agent's files live in a directory of the test bound in at the same path; never
-    // /tmp itself, which the image's systemd-tmpfiles empties at boot.
-    let shared = Amphora::shared_dir();
-    let amphora = Amphora::boot("sysd", &[shared.path()], &[&bin]);
-    let agent = OctaAgent::start_opts(&AgentOptions {
-        namespace: Some("amphora-haproxy"),
-        manager: "systemd",
-        prefix: amphora.prefix(),
-        parent: Some(shared.path()),
-        extra: "",
-    });
+    let booted = Booted::new("sysd", "");
+    let (amphora, agent) = (&booted.amphora, &booted.agent);
     let base = agent.dir.path().display();
     let config = format!(
         "global\n    daemon\n    maxconn 100\n    group haproxy\n    stats socket {base}/{LB}.sock mode 0666 level user\n\
@@ -70,7 +91,7 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
     );
     let unit = format!("haproxy-{LB}.service");
     let (code, body) = call(
-        &agent,
+        agent,
         "PUT",
         &format!("/1.0/loadbalancer/{AMPHORA}/{LB}/haproxy"),
         config.as_bytes(),
@@ -85,7 +106,7 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
     );
     assert_eq!(amphora.systemctl(&["is-active", &unit]), "inactive");
 
-    let (code, body) = call(&agent, "PUT", &format!("/1.0/loadbalancer/{LB}/start"), b"").await;
+    let (code, body) = call(agent, "PUT", &format!("/1.0/loadbalancer/{LB}/start"), b"").await;
     assert_eq!(
         code,
         202,
@@ -99,16 +120,16 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
     );
     assert_eq!(amphora.systemctl(&["is-active", &unit]), "active");
     assert!(
-        http_get(&amphora).ends_with("octa-systemd"),
+        http_get(amphora).ends_with("octa-systemd"),
         "{}\n{}\n{:?}",
-        http_get(&amphora),
+        http_get(amphora),
         amphora.systemctl(&["status", "amphora-netns.service", "--no-pager"]),
         amphora
             .command("ip")
             .args(["-n", "amphora-haproxy", "-br", "link"])
             .output()
     );
-    let (_, listeners) = call(&agent, "GET", "/1.0/listeners", b"").await;
+    let (_, listeners) = call(agent, "GET", "/1.0/listeners", b"").await;
     assert_eq!(
         serde_json::from_str::<Value>(&listeners).unwrap(),
         json!([{"status": "ACTIVE", "uuid": LISTENER, "type": "HTTP"}])
@@ -116,13 +137,7 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
 
     // A reload keeps the master (systemd's main process) and the service up.
     let master = amphora.systemctl(&["show", "-p", "MainPID", "--value", &unit]);
-    let (code, body) = call(
-        &agent,
-        "PUT",
-        &format!("/1.0/loadbalancer/{LB}/reload"),
-        b"",
-    )
-    .await;
+    let (code, body) = call(agent, "PUT", &format!("/1.0/loadbalancer/{LB}/reload"), b"").await;
     assert_eq!(
         (code, body.as_str()),
         (
@@ -135,12 +150,12 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
         amphora.systemctl(&["show", "-p", "MainPID", "--value", &unit]),
         master
     );
-    assert!(http_get(&amphora).ends_with("octa-systemd"));
+    assert!(http_get(amphora).ends_with("octa-systemd"));
 
-    let (code, _) = call(&agent, "PUT", &format!("/1.0/loadbalancer/{LB}/stop"), b"").await;
+    let (code, _) = call(agent, "PUT", &format!("/1.0/loadbalancer/{LB}/stop"), b"").await;
     assert_eq!(code, 202);
     assert_eq!(amphora.systemctl(&["is-active", &unit]), "inactive");
-    let (code, _) = call(&agent, "DELETE", &format!("/1.0/listeners/{LB}"), b"").await;
+    let (code, _) = call(agent, "DELETE", &format!("/1.0/listeners/{LB}"), b"").await;
     assert_eq!(code, 200);
     let unit_file = Path::new(UNIT_DIR).join(&unit);
     let exists = amphora
@@ -214,16 +229,11 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 #[tokio::test]
 async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_systemd() {
     require_root();
-    let bin = workspace_bin("octa-agent");
-    let shared = Amphora::shared_dir();
-    let amphora = Amphora::boot("as", &[shared.path()], &[&bin]);
-    let agent = OctaAgent::start_opts(&AgentOptions {
-        namespace: Some("amphora-haproxy"),
-        manager: "systemd",
-        prefix: amphora.prefix(),
-        parent: Some(shared.path()),
-        extra: "[controller_worker]\nloadbalancer_topology = ACTIVE_STANDBY\n",
-    });
+    let booted = Booted::new(
+        "as",
+        "[controller_worker]\nloadbalancer_topology = ACTIVE_STANDBY\n",
+    );
+    let (amphora, agent) = (&booted.amphora, &booted.agent);
     let base = agent.dir.path().to_owned();
     // The VIP port as Nova hot-plugs it: a link with the port's MAC in the namespace the
     // container shares; its peer stays here, up, so the link has carrier.
@@ -265,11 +275,11 @@ async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_s
     assert_eq!(reply.status, 202, "{}", reply.body);
     // ACTIVE_STANDBY: the VRRP address is configured, the VIP is keepalived's to add.
     assert!(
-        eth1(&amphora).contains(&format!("{VRRP_IP}/24")),
+        eth1(amphora).contains(&format!("{VRRP_IP}/24")),
         "{}",
-        eth1(&amphora)
+        eth1(amphora)
     );
-    assert!(!eth1(&amphora).contains(VIP));
+    assert!(!eth1(amphora).contains(VIP));
 
     // haproxy binds the VIP before this amphora holds it (non-local bind in the
     // namespace), started as a unit.
@@ -281,14 +291,14 @@ async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_s
         b = base.display()
     );
     let (code, body) = call(
-        &agent,
+        agent,
         "PUT",
         &format!("/1.0/loadbalancer/{AMPHORA}/{LB}/haproxy"),
         config.as_bytes(),
     )
     .await;
     assert_eq!(code, 202, "{body}");
-    let (code, body) = call(&agent, "PUT", &format!("/1.0/loadbalancer/{LB}/start"), b"").await;
+    let (code, body) = call(agent, "PUT", &format!("/1.0/loadbalancer/{LB}/start"), b"").await;
     let unit = format!("haproxy-{LB}.service");
     assert_eq!(
         code,
@@ -298,14 +308,14 @@ async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_s
     );
 
     let (code, body) = call(
-        &agent,
+        agent,
         "PUT",
         "/1.0/vrrp/upload",
         vrrp_config(&base).as_bytes(),
     )
     .await;
     assert_eq!((code, body.as_str()), (200, r#"{"message":"OK"}"#));
-    let (code, body) = call(&agent, "PUT", "/1.0/vrrp/start", b"").await;
+    let (code, body) = call(agent, "PUT", "/1.0/vrrp/start", b"").await;
     assert_eq!(
         code,
         202,
@@ -319,7 +329,7 @@ async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_s
     // MASTER with no peer answering: keepalived adds the VIP once the haproxy check
     // (octa-agent haproxy-vrrp-check on the stats socket) has passed.
     wait_for("keepalived to add the VIP", || {
-        eth1(&amphora).contains(&format!("{VIP}/32"))
+        eth1(amphora).contains(&format!("{VIP}/32"))
     });
     let get = amphora
         .command("ip")
@@ -334,16 +344,16 @@ async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_s
         "{get:?}"
     );
 
-    let (code, _) = call(&agent, "PUT", "/1.0/vrrp/stop", b"").await;
+    let (code, _) = call(agent, "PUT", "/1.0/vrrp/stop", b"").await;
     assert_eq!(code, 202);
     assert_eq!(
         amphora.systemctl(&["is-active", "octavia-keepalived.service"]),
         "inactive"
     );
     wait_for("the VIP to go with keepalived", || {
-        !eth1(&amphora).contains(VIP)
+        !eth1(amphora).contains(VIP)
     });
-    let (code, _) = call(&agent, "DELETE", &format!("/1.0/listeners/{LB}"), b"").await;
+    let (code, _) = call(agent, "DELETE", &format!("/1.0/listeners/{LB}"), b"").await;
     assert_eq!(code, 200);
     assert_eq!(amphora.systemctl(&["is-active", &unit]), "inactive");
 }
