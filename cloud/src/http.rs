@@ -1,8 +1,10 @@
 //! Authenticated REST calls with one classification of failures and retries: 5xx and
 //! transport errors are retried with exponential backoff (0.2 s doubling, 5 attempts) for
-//! GET, PUT and DELETE, and for POST only when the request was never sent (connect error),
-//! so a create is never duplicated. Every write is logged at debug with its request id;
-//! the token is never logged.
+//! GET, PUT and DELETE. A POST is retried after a 5xx answer (Neutron's API rolls the
+//! transaction back before answering 500, e.g. SQLite's "database is locked") and after a
+//! connect error, but not after any other transport error: a request that may have been
+//! processed without an answer is not sent twice. Every write is logged at debug with its
+//! request id; the token is never logged.
 
 use std::path::Path;
 use std::time::Duration;

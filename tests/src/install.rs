@@ -8,11 +8,34 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::{run_ok, workspace_bin};
+use crate::workspace_bin;
 
-/// The lab's `openstack` CLI as admin.
+/// The lab's `openstack` CLI as admin. The lab's Neutron keeps its database in SQLite,
+/// which now and then answers a write "database is locked" (a rolled-back transaction,
+/// HTTP 500) when another process wrote first; the stock CLI does not retry, so a 500 is
+/// retried here, a few times, before the test fails. Anything else fails at once.
 pub fn openstack(args: &[&str]) -> String {
-    run_ok(Command::new("openstack").args(args).env("OS_CLOUD", "lab"))
+    let mut attempt = 1u64;
+    loop {
+        let mut cmd = Command::new("openstack");
+        cmd.args(args).env("OS_CLOUD", "lab");
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && stderr.contains("HttpException: 500") && attempt < 4 {
+            std::thread::sleep(std::time::Duration::from_millis(300 * attempt));
+            attempt += 1;
+            continue;
+        }
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed with {}:\n{}\n{stderr}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+        );
+        return String::from_utf8_lossy(&out.stdout).into_owned();
+    }
 }
 
 /// The objects of KIND (may be two words) named exactly NAME, as `openstack KIND list -f
