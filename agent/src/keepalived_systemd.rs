@@ -27,6 +27,8 @@ pub struct SystemdKeepalived {
     pub unit_dir: PathBuf,
     /// The systemctl binary.
     pub systemctl: PathBuf,
+    /// The command `amphora-netns.service` re-plugs ports with after a reboot.
+    pub replug: Option<String>,
 }
 
 impl SystemdKeepalived {
@@ -38,6 +40,7 @@ impl SystemdKeepalived {
             log_facility,
             unit_dir: PathBuf::from(UNIT_DIR),
             systemctl: PathBuf::from("systemctl"),
+            replug: None,
         }
     }
 
@@ -96,7 +99,10 @@ impl Keepalived for SystemdKeepalived {
     fn install(&self, ka: &KeepalivedPaths) -> Result<(), String> {
         let netns = self.unit_dir.join("amphora-netns.service");
         if !netns.exists() {
-            write_unit(&netns, &render_netns_unit(self.namespace.as_deref()))?;
+            write_unit(
+                &netns,
+                &render_netns_unit(self.namespace.as_deref(), self.replug.as_deref()),
+            )?;
         }
         // Stock enables the namespace unit on every upload; a failure is only logged.
         if let Err(e) = self.systemctl(&["enable", "amphora-netns.service"]) {

@@ -13,7 +13,8 @@
 //!   action, delete, listing and details routes;
 //! - `heartbeat` and `stats`: the heartbeat sender with listener/pool/member status;
 //! - `host` and `netops`: OS facts and network changes (through `netplumb`) behind
-//!   `Host`; `ifaces`: the stock interface layout of plugged ports (VIP policy routing).
+//!   `Host`; `ifaces`: the stock interface layout of plugged ports (VIP policy routing);
+//!   `replug`: plugged ports moved back in after a reboot (`octa-agent replug`).
 //!
 //! It may depend on `proto`, `netplumb` and `pki` only, and must never link dialoguer,
 //! openstack_sdk or sqlx: it ships inside the amphora.
@@ -30,6 +31,7 @@ pub mod keepalived_systemd;
 pub mod lvs;
 pub mod netops;
 pub mod plug;
+pub mod replug;
 pub mod respond;
 pub mod server;
 pub mod stats;

@@ -32,6 +32,9 @@ enum Tool {
         /// The stats sockets (`base_path/<lb_id>.sock`).
         sockets: Vec<PathBuf>,
     },
+    /// Moves the recorded ports back into the amphora namespace and configures them
+    /// (after a reboot; `amphora-netns.service` runs it).
+    Replug,
 }
 
 #[tokio::main]
@@ -50,6 +53,27 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(octa_agent::vrrp::haproxy_vrrp_check(sockets));
     }
     let config = AgentConfig::load(&args.config_file)?;
+    if let Some(Tool::Replug) = &args.command {
+        if let Some(ns) = &config.namespace {
+            octa_agent::haproxy::ensure_namespace(ns).map_err(anyhow::Error::msg)?;
+        }
+        let (report, failures) = octa_agent::replug::replug(&config).await;
+        for line in report {
+            tracing::info!("{line}");
+        }
+        anyhow::ensure!(failures == 0, "{failures} port(s) could not be re-plugged");
+        return Ok(());
+    }
+    // How amphora-netns.service re-plugs the ports after a reboot: this binary, this file.
+    let replug = std::env::current_exe()
+        .map(|exe| {
+            format!(
+                "{} --config-file {} replug",
+                exe.display(),
+                args.config_file.display()
+            )
+        })
+        .ok();
     let cert = tls::SwappableCert::load(&config.server_cert)?;
     let tls_config = tls::server_config(&config.server_cert, &config.server_ca, cert.clone())?;
     let addr = config.bind_addr()?;
@@ -69,10 +93,10 @@ async fn main() -> anyhow::Result<()> {
             haproxy_cmd: config.haproxy_cmd.clone(),
             namespace: config.namespace.clone(),
         }),
-        HaproxyManager::Systemd => Arc::new(SystemdHaproxy::new(
-            config.haproxy_cmd.clone(),
-            config.namespace.clone(),
-        )),
+        HaproxyManager::Systemd => Arc::new(SystemdHaproxy {
+            replug: replug.clone(),
+            ..SystemdHaproxy::new(config.haproxy_cmd.clone(), config.namespace.clone())
+        }),
     };
     // keepalived is run the way haproxy is: both by the agent, or both by systemd.
     let keepalived: Arc<dyn Keepalived> = match config.haproxy_manager {
@@ -81,10 +105,10 @@ async fn main() -> anyhow::Result<()> {
             namespace: config.namespace.clone(),
             log_facility: config.log_facility,
         }),
-        HaproxyManager::Systemd => Arc::new(SystemdKeepalived::new(
-            config.namespace.clone(),
-            config.log_facility,
-        )),
+        HaproxyManager::Systemd => Arc::new(SystemdKeepalived {
+            replug,
+            ..SystemdKeepalived::new(config.namespace.clone(), config.log_facility)
+        }),
     };
     let source = heartbeat::LbSource {
         base_path: config.base_path.clone(),

@@ -24,6 +24,8 @@ pub struct SystemdHaproxy {
     pub unit_dir: PathBuf,
     /// The systemctl binary.
     pub systemctl: PathBuf,
+    /// The command `amphora-netns.service` re-plugs ports with after a reboot.
+    pub replug: Option<String>,
 }
 
 impl SystemdHaproxy {
@@ -34,6 +36,7 @@ impl SystemdHaproxy {
             namespace,
             unit_dir: PathBuf::from(UNIT_DIR),
             systemctl: PathBuf::from("systemctl"),
+            replug: None,
         }
     }
 
@@ -68,7 +71,7 @@ impl SystemdHaproxy {
 
     /// `amphora-netns.service` for this namespace ([`render_netns_unit`]).
     pub fn render_netns_unit(&self) -> String {
-        render_netns_unit(self.namespace.as_deref())
+        render_netns_unit(self.namespace.as_deref(), self.replug.as_deref())
     }
 
     fn systemctl(&self, args: &[&str]) -> Result<(), String> {
@@ -126,16 +129,20 @@ impl Haproxy for SystemdHaproxy {
 
 /// `amphora-netns.service`: the namespace and its loopback (no sysctls, no re-plug:
 /// an image that needs them ships the stock unit, which is then left alone).
-pub fn render_netns_unit(namespace: Option<&str>) -> String {
+pub fn render_netns_unit(namespace: Option<&str>, replug: Option<&str>) -> String {
     let ns = namespace.unwrap_or("amphora-haproxy");
     // The image's sysctl.d first (as stock), then what the namespace needs regardless.
     let sysctls = crate::haproxy::NAMESPACE_SYSCTLS.join(" ");
+    // After a reboot the ports are back in the root namespace: move them in again.
+    let replug = replug
+        .map(|cmd| format!("ExecStart=-{cmd}\n"))
+        .unwrap_or_default();
     format!(
         "[Unit]\nDescription=Configure {ns} network namespace\nStopWhenUnneeded=true\n\n\
          [Service]\nType=oneshot\nRemainAfterExit=yes\n\
          ExecStart=-/sbin/ip netns add {ns}\nExecStart=-/sbin/ip -n {ns} link set lo up\n\
          ExecStart=-/sbin/ip netns exec {ns} sysctl --system\n\
-         ExecStart=-/sbin/ip netns exec {ns} sysctl -qw {sysctls}\n"
+         ExecStart=-/sbin/ip netns exec {ns} sysctl -qw {sysctls}\n{replug}"
     )
 }
 
@@ -176,6 +183,9 @@ pub(crate) mod tests {
             namespace: Some("amphora-haproxy".into()),
             unit_dir: units.clone(),
             systemctl: fake_systemctl(dir.path()),
+            replug: Some(
+                "/usr/bin/octa-agent --config-file /etc/octavia/amphora-agent.conf replug".into(),
+            ),
         };
         let lb = LbPaths::new(Path::new("/var/lib/octavia"), "lb1");
         haproxy.install(&lb, "peerX").unwrap();
@@ -194,6 +204,10 @@ pub(crate) mod tests {
             "ExecStart=/sbin/ip netns exec amphora-haproxy /usr/sbin/haproxy -Ws -f $CONFIG -f $USERCONFIG -p $PIDFILE -L peerX"
         ));
         assert!(unit.contains("PIDFILE=/var/lib/octavia/lb1/lb1.pid"));
-        assert!(units.join("amphora-netns.service").exists());
+        let netns = std::fs::read_to_string(units.join("amphora-netns.service")).unwrap();
+        assert!(netns.contains(
+            "ExecStart=-/usr/bin/octa-agent --config-file /etc/octavia/amphora-agent.conf replug\n"
+        ));
+        assert!(netns.contains("sysctl -qw net.ipv4.ip_nonlocal_bind=1"));
     }
 }

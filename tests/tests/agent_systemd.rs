@@ -4,7 +4,10 @@
 //! and enables `haproxy-<lb>.service` and `amphora-netns.service`; start, reload and stop
 //! are real `systemctl` jobs; haproxy runs in the `amphora-haproxy` namespace under
 //! systemd (`Type=notify`, `-Ws`) and answers HTTP there; delete stops, disables and
-//! removes the unit.
+//! removes the unit. And an ACTIVE_STANDBY amphora: the VIP port plugged by MAC into the
+//! container's namespace, haproxy binding the VIP it does not hold yet, keepalived as
+//! `octavia-keepalived.service` taking the VIP, and after a simulated reboot (port back in
+//! the root namespace, no amphora namespace) `amphora-netns.service` plugging it again.
 
 // Test helpers outside #[test] fns unwrap too: a panic is the test failing.
 #![allow(clippy::unwrap_used)]
@@ -356,4 +359,38 @@ async fn an_active_standby_amphora_plugs_its_vip_and_keepalived_holds_it_under_s
     let (code, _) = call(agent, "DELETE", &format!("/1.0/listeners/{LB}"), b"").await;
     assert_eq!(code, 200);
     assert_eq!(amphora.systemctl(&["is-active", &unit]), "inactive");
+
+    // What a reboot leaves: the port back in the root namespace (under its kernel name),
+    // no amphora namespace. amphora-netns.service (octa's) moves it in and configures
+    // it again from the interface file (`octa-agent replug`).
+    let run = |args: &[&str]| {
+        let out = amphora.command(args[0]).args(&args[1..]).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    run(&[
+        "ip",
+        "-n",
+        "amphora-haproxy",
+        "link",
+        "set",
+        "eth1",
+        "netns",
+        "1",
+        "name",
+        &port,
+    ]);
+    run(&["ip", "netns", "del", "amphora-haproxy"]);
+    assert_eq!(eth1(amphora), "");
+    run(&["systemctl", "start", "amphora-netns.service"]);
+    let back = eth1(amphora);
+    assert!(back.contains(&format!("{VRRP_IP}/24")), "{back}");
+    let link = amphora
+        .command("ip")
+        .args(["-n", "amphora-haproxy", "link", "show", "eth1"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&link.stdout).contains(mac),
+        "{link:?}"
+    );
 }
