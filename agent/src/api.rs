@@ -354,7 +354,10 @@ async fn lb_action(
     let done = match effective {
         "start" if running => Ok(()),
         "start" => state.haproxy.start(&lb, &peer),
-        "reload" => state.haproxy.reload(&lb, &peer),
+        "reload" => {
+            save_server_state(&lb);
+            state.haproxy.reload(&lb, &peer)
+        }
         _ => state.haproxy.stop(&lb),
     };
     if done.is_ok() && effective != "stop" {
@@ -377,6 +380,18 @@ async fn lb_action(
             StatusCode::ACCEPTED,
             &Message::with_details("OK", format!("Listener {lb_id} {action}ed")),
         ),
+    }
+}
+
+/// Before a reload: the members' state into `<lb>/servers-state` for the new process; a
+/// failure only costs the new process the old one's health-check results.
+fn save_server_state(lb: &LbPaths) {
+    let config = std::fs::read_to_string(&lb.config).unwrap_or_default();
+    let Some(socket) = crate::stats::stats_socket(&config) else {
+        return;
+    };
+    if let Err(e) = crate::stats::save_server_state(&socket, &lb.dir.join("servers-state")) {
+        tracing::warn!("servers state of {} not saved: {e}", lb.id);
     }
 }
 

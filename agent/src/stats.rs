@@ -28,13 +28,29 @@ pub fn stats_socket(config: &str) -> Option<PathBuf> {
     })
 }
 
-/// `show stat` through the socket, as rows keyed by the CSV header.
-pub fn show_stat(socket: &Path) -> std::io::Result<Vec<HashMap<String, String>>> {
+/// One command through a stats socket (haproxy answers and closes): its answer.
+pub fn command(socket: &Path, command: &str, timeout: Duration) -> std::io::Result<String> {
     let mut stream = UnixStream::connect(socket)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.write_all(b"show stat\n")?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(format!("{command}\n").as_bytes())?;
     let mut text = String::new();
     stream.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Saves the servers' state (`show servers state`: health, weights, admin state) where
+/// the controller's template has haproxy load it (`server-state-file`,
+/// `load-server-state-from-file global`), so a reload does not forget which members are
+/// down or drained. Stock does it before every reload of a running haproxy.
+pub fn save_server_state(socket: &Path, file: &Path) -> std::io::Result<()> {
+    let state = command(socket, "show servers state", Duration::from_secs(2))?;
+    std::fs::write(file, state)
+}
+
+/// `show stat` through the socket, as rows keyed by the CSV header.
+pub fn show_stat(socket: &Path) -> std::io::Result<Vec<HashMap<String, String>>> {
+    let text = command(socket, "show stat", Duration::from_secs(2))?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines
         .next()

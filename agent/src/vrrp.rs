@@ -109,16 +109,8 @@ const SOCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Whether the haproxy behind `socket` answers `show stat`: a failover happens only when
 /// a stats socket stops responding.
 pub fn haproxy_answers(socket: &Path) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else {
-        return false;
-    };
-    let asked = stream
-        .set_read_timeout(Some(SOCKET_TIMEOUT))
-        .and_then(|()| stream.set_write_timeout(Some(SOCKET_TIMEOUT)))
-        .and_then(|()| stream.write_all(b"show stat -1 -1 -1\n"));
-    let mut answer = Vec::new();
-    asked.is_ok() && stream.read_to_end(&mut answer).is_ok() && !answer.is_empty()
+    crate::stats::command(socket, "show stat -1 -1 -1", SOCKET_TIMEOUT)
+        .is_ok_and(|answer| !answer.is_empty())
 }
 
 /// `octa-agent haproxy-vrrp-check SOCKET...`: the number of stats sockets that did not

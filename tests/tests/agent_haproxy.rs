@@ -54,10 +54,10 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 fn config(base: &std::path::Path, frontend_port: u16, backend_port: u16) -> String {
     format!(
         "# Configuration for loadbalancer {LB}\nglobal\n    daemon\n    user nobody\n    group haproxy\n    log /dev/log local0\n\
-         \x20   maxconn 1000\n    stats socket {base}/{LB}.sock mode 0666 level user\n\ndefaults\n    log global\n    retries 3\n\
+         \x20   maxconn 1000\n    stats socket {base}/{LB}.sock mode 0666 level user\n    server-state-file {base}/{LB}/servers-state\n\ndefaults\n    log global\n    retries 3\n\
          \x20   option redispatch\n    timeout connect 5000\n    timeout client 50000\n    timeout server 50000\n\n\
          frontend {LISTENER}\n    maxconn 1000\n    bind 127.0.0.1:{frontend_port}\n    mode http\n    default_backend {POOL}:{LISTENER}\n\n\
-         backend {POOL}:{LISTENER}\n    mode http\n    balance roundrobin\n    server member-1 127.0.0.1:{backend_port} weight 1\n",
+         backend {POOL}:{LISTENER}\n    mode http\n    balance roundrobin\n    load-server-state-from-file global\n    server member-1 127.0.0.1:{backend_port} weight 1\n",
         base = base.display()
     )
 }
@@ -225,6 +225,14 @@ async fn a_load_balancer_lives_through_upload_start_traffic_and_delete() {
             202,
             format!(r#"{{"message":"OK","details":"Listener {LB} reloaded"}}"#).as_str()
         )
+    );
+    // Saved before the reload, where the template's server-state-file points.
+    let saved = std::fs::read_to_string(agent.dir.path().join(LB).join("servers-state")).unwrap();
+    assert!(
+        saved
+            .lines()
+            .any(|l| l.contains(&format!("{POOL}:{LISTENER}")) && l.contains("member-1")),
+        "{saved}"
     );
     let unknown = exchange(
         c(),
