@@ -2,8 +2,12 @@
 //! a hot-plugged port (a veth link with the port's MAC) becomes `eth1` with the VIP and
 //! the VRRP address, a member port becomes `eth2`; re-plugs answer 409 or update; an
 //! unknown MAC gets the 404 the controller retries; `GET /1.0/interface/{ip}` and
-//! `/1.0/details` see them. And bad input: malformed or incomplete bodies, oversized
-//! bodies, each refused with the stock body and nothing written.
+//! `/1.0/details` see them; the VIP gets its policy routing (table 1) and stock's
+//! interface file. Stock Octavia's own driver (`post_vip_plug`, `post_network_plug`,
+//! `get_interface_from_ip`, through `tests/compat/drive_plug.py`) plugs both ports the
+//! same way. A started load balancer announces its VIPs (gratuitous ARP, unsolicited NA)
+//! to the segment. And bad input: malformed or incomplete bodies, oversized bodies, each
+//! refused with the stock body and nothing written.
 
 // Test helpers outside #[test] fns unwrap too: a panic is the test failing.
 #![allow(clippy::unwrap_used)]
@@ -441,4 +445,52 @@ async fn a_started_load_balancer_announces_its_vips_to_the_segment() {
     }
     let (code, _) = call(&agent, "DELETE", &format!("/1.0/listeners/{lb}"), b"").await;
     assert_eq!(code, 200);
+}
+
+#[tokio::test]
+async fn stock_octavias_driver_plugs_the_vip_and_a_member_network() {
+    require_root();
+    let netns = TestNetns::create("drv");
+    let agent = OctaAgent::start_in(Some(&netns.name));
+    let (vip_mac, member_mac) = ("fa:16:3e:d0:00:01", "fa:16:3e:d0:00:02");
+    let _vip_port = Dummy::create("dv", vip_mac);
+    let _member_port = Dummy::create("dm", member_mac);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/drive_plug.py");
+    let out = Command::new("/usr/bin/python3")
+        .arg(script)
+        .args(["--port", &agent.port.to_string(), "--amphora-id", AMPHORA])
+        .args(["--vip-mac", vip_mac, "--member-mac", member_mac])
+        .arg("--server-ca")
+        .arg(agent.pki.path(octa_pki::PkiFile::ServerCaCert))
+        .arg("--client-cert")
+        .arg(agent.pki.path(octa_pki::PkiFile::ClientCertAndKey))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stock driver failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        steps,
+        json!({"vrrp_interface": "eth1", "member_interface": "eth2", "unknown_interface": null})
+    );
+    let ip = |args: &[&str]| run_ok(Command::new("ip").args(["-n", &netns.name]).args(args));
+    let eth1 = ip(&["-br", "addr", "show", "eth1"]);
+    assert!(
+        eth1.contains("203.0.113.5/24") && eth1.contains("203.0.113.10/32"),
+        "{eth1}"
+    );
+    assert!(ip(&["-br", "addr", "show", "eth2"]).contains("198.51.100.7/24"));
+    assert!(ip(&["link", "show", "eth1"]).contains("mtu 1450"));
+    // The subnet's host route, in the main table and in the VIP's table 1.
+    for table in ["main", "1"] {
+        let routes = ip(&["route", "show", "table", table]);
+        assert!(
+            routes.contains("192.0.2.0/24 via 203.0.113.254 dev eth1"),
+            "table {table}: {routes}"
+        );
+    }
+    assert!(ip(&["rule", "show"]).contains("from 203.0.113.10 lookup 1"));
 }

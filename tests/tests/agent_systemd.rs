@@ -148,7 +148,11 @@ async fn haproxy_runs_as_a_systemd_unit_in_the_amphora_namespace() {
             format!(r#"{{"message":"OK","details":"Listener {LB} reloaded"}}"#).as_str()
         )
     );
-    assert_eq!(amphora.systemctl(&["is-active", &unit]), "active");
+    // The reload job ends when the signal is sent; haproxy then reports RELOADING=1
+    // until its new workers are READY=1, so the unit passes through "reloading".
+    wait_for("the unit active again after the reload", || {
+        amphora.systemctl(&["is-active", &unit]) == "active"
+    });
     assert_eq!(
         amphora.systemctl(&["show", "-p", "MainPID", "--value", &unit]),
         master
