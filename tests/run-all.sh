@@ -17,7 +17,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # Tools the tests call directly; the lab installs the OpenStack side itself.
 need=()
 for pkg_cmd in openssl:openssl iproute2:ip util-linux:unshare nftables:nft curl:curl \
-    netcat-openbsd:nc; do
+    netcat-openbsd:nc isc-dhcp-client:dhclient dnsmasq-base:dnsmasq; do
   command -v "${pkg_cmd#*:}" >/dev/null || need+=("${pkg_cmd%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then

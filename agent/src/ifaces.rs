@@ -154,6 +154,11 @@ pub fn port_iface(name: &str, mtu: Option<u32>, fixed: &[Fixed]) -> IfaceSpec {
     spec
 }
 
+/// A port plugged without any static address gets its addresses from DHCP and SLAAC.
+pub fn asks_dhcp(spec: &IfaceSpec) -> bool {
+    spec.addresses.is_empty() && spec.foreign_addresses.is_empty()
+}
+
 /// The interface file stock's `amphora-interface` reads (`/etc/octavia/interfaces/
 /// <name>.json`), for `spec`. Without static addresses the port asks DHCP (stock's
 /// `dhcp`/`ipv6auto` entries, which its `amphora-interface` acts on).
@@ -169,7 +174,7 @@ pub fn interface_file(spec: &IfaceSpec, families: &[u8]) -> Value {
     for net in &spec.foreign_addresses {
         addresses.push(json!({"address": net.addr().to_string(), "prefixlen": net.prefix_len(), "octavia_owned": false}));
     }
-    if spec.addresses.is_empty() && spec.foreign_addresses.is_empty() {
+    if asks_dhcp(spec) {
         addresses.push(json!({"dhcp": true, "ipv6auto": true}));
     }
     let routes: Vec<Value> = spec

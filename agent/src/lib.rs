@@ -21,6 +21,7 @@
 
 pub mod api;
 pub mod config;
+pub mod dhcp;
 pub mod files;
 pub mod haproxy;
 pub mod heartbeat;

@@ -2,7 +2,8 @@
 //! is created with `ip netns add`, as the image's `amphora-netns.service` does): the
 //! links of a namespace with their MAC, addresses and byte counters; plugging a
 //! hot-plugged port, found by its MAC, into the amphora namespace under its stock name
-//! with its addresses, MTU, routes (the VIP's policy table 1 included) and rules; and
+//! with its addresses, MTU, routes (the VIP's policy table 1 included) and rules, or
+//! with a DHCP client when it has no fixed IP; and
 //! the gratuitous ARP / neighbour advertisements for a VIP.
 
 use std::error::Error;
@@ -12,6 +13,7 @@ use octa_netplumb::hotplug::{self, IfaceSpec, LinkSummary};
 use octa_netplumb::netns::with_netlink;
 
 use crate::haproxy::ensure_namespace;
+use crate::{dhcp, ifaces};
 
 /// What plugging one port means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +89,12 @@ pub async fn plug(plan: &PlugPlan) -> Result<(), String> {
         plan.iface.name,
         changes.join(", ")
     );
+    if ifaces::asks_dhcp(&plan.iface) {
+        let (ns, name) = (plan.namespace.clone(), plan.iface.name.clone());
+        tokio::task::spawn_blocking(move || dhcp::start(ns.as_deref(), &name))
+            .await
+            .map_err(|e| e.to_string())??;
+    }
     Ok(())
 }
 

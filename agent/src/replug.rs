@@ -27,7 +27,7 @@ pub fn spec_from_file(file: &Value) -> Option<IfaceSpec> {
         ..IfaceSpec::default()
     };
     for a in file["addresses"].as_array()? {
-        // DHCP and SLAAC entries are for a DHCP client, which octa-agent does not run.
+        // A DHCP/SLAAC entry has no address: a spec without any starts the DHCP client.
         let Some(net) = ip_net(&a["address"], &a["prefixlen"]) else {
             continue;
         };
@@ -150,5 +150,14 @@ mod tests {
             assert_eq!(spec_from_file(&file), Some(spec));
         }
         assert_eq!(spec_from_file(&serde_json::json!({"name": 1})), None);
+    }
+
+    #[test]
+    fn a_dhcp_port_reads_back_as_a_spec_that_asks_dhcp_again() {
+        let spec = crate::ifaces::port_iface("eth2", Some(1450), &[]);
+        let file = interface_file(&spec, &[4, 6]);
+        let read = spec_from_file(&file).expect("an interface file");
+        assert!(crate::ifaces::asks_dhcp(&read));
+        assert_eq!(read, spec);
     }
 }

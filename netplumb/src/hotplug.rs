@@ -5,9 +5,9 @@
 //! Octavia's `amphora-interface up` applies an interface file.
 //!
 //! Routes and rules that already exist count as done (the kernel answers EEXIST), so a
-//! re-plug converges instead of failing. Addresses the spec does not name are removed,
-//! except IPv6 link-local ones and those the spec says another tool owns (keepalived's
-//! VIP under ACTIVE_STANDBY).
+//! re-plug converges instead of failing. Static addresses the spec does not name are
+//! removed, except IPv6 link-local ones and those the spec says another tool owns
+//! (keepalived's VIP under ACTIVE_STANDBY); dynamic ones (DHCP, SLAAC) stay, as stock.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use ipnet::IpNet;
-use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
 use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::packet_route::route::RouteScope;
 use rtnetlink::packet_route::rule::RuleAction;
@@ -26,7 +28,7 @@ use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 use tokio::time::{Instant, sleep};
 
 use crate::error::{NetError, Result, errno};
-use crate::link::format_mac;
+use crate::link::{addresses, format_mac, netlink, set_link};
 use crate::netns::NETNS_DIR;
 
 /// One link of a namespace.
@@ -91,11 +93,6 @@ pub struct IfaceSpec {
 
 /// The main routing table.
 pub const MAIN_TABLE: u32 = 254;
-
-fn netlink(op: &'static str, iface: &str) -> impl FnOnce(rtnetlink::Error) -> NetError {
-    let iface = iface.to_owned();
-    move |source| NetError::Netlink { op, iface, source }
-}
 
 /// Every link of the namespace `handle` was opened in.
 pub async fn list_links(handle: &Handle) -> Result<Vec<LinkSummary>> {
@@ -167,21 +164,11 @@ pub async fn move_to_netns(handle: &Handle, index: u32, name: &str, netns: &str)
     })?;
     // A link must be down to be renamed on the other side.
     let down = LinkUnspec::new_with_index(index).down().build();
-    handle
-        .link()
-        .set(down)
-        .execute()
-        .await
-        .map_err(netlink("set down", name))?;
+    set_link(handle, down, "set down", name).await?;
     let moved = LinkUnspec::new_with_index(index)
         .setns_by_fd(target.as_raw_fd())
         .build();
-    handle
-        .link()
-        .set(moved)
-        .execute()
-        .await
-        .map_err(netlink("move to namespace", name))
+    set_link(handle, moved, "move to namespace", name).await
 }
 
 /// Converges link `link` (of the namespace `handle` was opened in) to `spec`: renamed,
@@ -196,38 +183,18 @@ pub async fn configure(
     let mut changes = Vec::new();
     if link.name != spec.name {
         let down = LinkUnspec::new_with_index(index).down().build();
-        handle
-            .link()
-            .set(down)
-            .execute()
-            .await
-            .map_err(netlink("set down", &link.name))?;
+        set_link(handle, down, "set down", &link.name).await?;
         let rename = LinkUnspec::new_with_index(index).name(name).build();
-        handle
-            .link()
-            .set(rename)
-            .execute()
-            .await
-            .map_err(netlink("rename", &link.name))?;
+        set_link(handle, rename, "rename", &link.name).await?;
         changes.push(format!("renamed {} to {name}", link.name));
     }
     if let Some(mtu) = spec.mtu {
         let msg = LinkUnspec::new_with_index(index).mtu(mtu).build();
-        handle
-            .link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(netlink("set MTU", name))?;
+        set_link(handle, msg, "set MTU", name).await?;
     }
     changes.extend(converge_addresses(handle, link, spec).await?);
     let up = LinkUnspec::new_with_index(index).up().build();
-    handle
-        .link()
-        .set(up)
-        .execute()
-        .await
-        .map_err(netlink("set up", name))?;
+    set_link(handle, up, "set up", name).await?;
     // Routes with a VIP as source, and haproxy binding it, need the IPv6 addresses past
     // duplicate address detection, which starts only once the link is up.
     wait_tentative(handle, index, name, TENTATIVE_WAIT).await?;
@@ -257,20 +224,13 @@ async fn converge_addresses(
 ) -> Result<Vec<String>> {
     let name = spec.name.as_str();
     let mut changes = Vec::new();
-    let msgs: Vec<AddressMessage> = handle
-        .address()
-        .get()
-        .set_link_index_filter(link.index)
-        .execute()
-        .try_collect()
-        .await
-        .map_err(netlink("list addresses", name))?;
-    for msg in msgs {
-        let Some(net) = crate::link::address_net(&msg) else {
-            continue;
-        };
+    for (net, msg) in addresses(handle, link.index, name).await? {
         let link_local = matches!(net.addr(), IpAddr::V6(v6) if v6.is_unicast_link_local());
-        if link_local || spec.addresses.contains(&net) || spec.foreign_addresses.contains(&net) {
+        if link_local
+            || !is_permanent(&msg)
+            || spec.addresses.contains(&net)
+            || spec.foreign_addresses.contains(&net)
+        {
             continue;
         }
         handle
@@ -296,21 +256,24 @@ async fn converge_addresses(
     Ok(changes)
 }
 
+/// A static address; DHCP leases and SLAAC addresses have lifetimes and are not ours to
+/// remove (their clients renew or expire them).
+fn is_permanent(msg: &AddressMessage) -> bool {
+    msg.header.flags.contains(AddressHeaderFlags::Permanent)
+        || msg
+            .attributes
+            .iter()
+            .any(|a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Permanent)))
+}
+
 /// How long duplicate address detection may take (one probe, one second, by default).
 const TENTATIVE_WAIT: Duration = Duration::from_secs(5);
 
 async fn wait_tentative(handle: &Handle, index: u32, name: &str, deadline: Duration) -> Result<()> {
     let end = Instant::now() + deadline;
     loop {
-        let msgs: Vec<AddressMessage> = handle
-            .address()
-            .get()
-            .set_link_index_filter(index)
-            .execute()
-            .try_collect()
-            .await
-            .map_err(netlink("list addresses", name))?;
-        let tentative = msgs.iter().any(|m| {
+        let present = addresses(handle, index, name).await?;
+        let tentative = present.iter().any(|(_, m)| {
             m.attributes.iter().any(
                 |a| matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative)),
             )

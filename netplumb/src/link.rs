@@ -78,9 +78,25 @@ pub fn parse_mac(text: &str) -> Result<[u8; 6]> {
     Ok(mac)
 }
 
-fn netlink(op: &'static str, iface: &str) -> impl FnOnce(rtnetlink::Error) -> NetError {
+/// Wraps a netlink error with the operation and the interface it was about.
+pub(crate) fn netlink(op: &'static str, iface: &str) -> impl FnOnce(rtnetlink::Error) -> NetError {
     let iface = iface.to_owned();
     move |source| NetError::Netlink { op, iface, source }
+}
+
+/// Sends one link change (`LinkUnspec::...build()`); `op` and `name` go into its error.
+pub(crate) async fn set_link(
+    handle: &Handle,
+    msg: LinkMessage,
+    op: &'static str,
+    name: &str,
+) -> Result<()> {
+    handle
+        .link()
+        .set(msg)
+        .execute()
+        .await
+        .map_err(netlink(op, name))
 }
 
 async fn get_link(handle: &Handle, name: &str) -> Result<Option<LinkMessage>> {
@@ -119,7 +135,8 @@ pub async fn observe_link(handle: &Handle, name: &str) -> Result<Option<LinkObse
     Ok(Some(seen))
 }
 
-async fn addresses(
+/// The addresses of link `index` with their messages (for deleting or reading flags).
+pub(crate) async fn addresses(
     handle: &Handle,
     index: u32,
     name: &str,
@@ -196,22 +213,12 @@ pub async fn ensure_link(
         let msg = LinkUnspec::new_with_index(seen.index)
             .address(spec.mac.to_vec())
             .build();
-        handle
-            .link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(netlink("set MAC", name))?;
+        set_link(handle, msg, "set MAC", name).await?;
         changes.push(format!("MAC {mac}"));
     }
     if let Some(mtu) = spec.mtu.filter(|m| seen.mtu != Some(*m)) {
         let msg = LinkUnspec::new_with_index(seen.index).mtu(mtu).build();
-        handle
-            .link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(netlink("set MTU", name))?;
+        set_link(handle, msg, "set MTU", name).await?;
         changes.push(format!("MTU {mtu}"));
     }
     if ignore_router_advertisements(netns, name)? {
@@ -220,12 +227,7 @@ pub async fn ensure_link(
     changes.extend(converge_addresses(handle, seen.index, spec).await?);
     if !seen.up {
         let msg = LinkUnspec::new_with_index(seen.index).up().build();
-        handle
-            .link()
-            .set(msg)
-            .execute()
-            .await
-            .map_err(netlink("set up", name))?;
+        set_link(handle, msg, "set up", name).await?;
         changes.push("up".to_owned());
     }
     Ok(changes)

@@ -494,3 +494,148 @@ async fn stock_octavias_driver_plugs_the_vip_and_a_member_network() {
     }
     assert!(ip(&["rule", "show"]).contains("from 203.0.113.10 lookup 1"));
 }
+
+/// The DHCP client's pid and lease files for `iface`, at stock's paths; removed when the
+/// test ends (the client itself dies with the test's namespace).
+struct DhclientFiles {
+    pid: String,
+    lease: String,
+}
+
+impl DhclientFiles {
+    fn of(iface: &str) -> Self {
+        DhclientFiles {
+            pid: format!("/run/dhclient-{iface}.pid"),
+            lease: format!("/var/lib/dhclient/dhclient-{iface}.leases"),
+        }
+    }
+}
+
+impl Drop for DhclientFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.pid);
+        let _ = std::fs::remove_file(&self.lease);
+    }
+}
+
+fn dhclients_for(netns: &TestNetns, iface: &str) -> usize {
+    let pids = run_ok(Command::new("ip").args(["netns", "pids", &netns.name]));
+    pids.split_whitespace()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+                args.first().is_some_and(|a| a.ends_with(b"dhclient"))
+                    && args.contains(&iface.as_bytes())
+            })
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_port_without_fixed_ips_gets_its_address_from_dhcp_and_keeps_it_on_a_replug() {
+    require_root();
+    let amphora = TestNetns::create("dhcp");
+    let segment = TestNetns::create("dseg");
+    let agent = OctaAgent::start_in(Some(&amphora.name));
+    let mac = "fa:16:3e:dc:00:01";
+    let port = Dummy::create("h", mac);
+    let peer = format!("{}p", port.0);
+    run_ok(Command::new("ip").args(["link", "set", &peer, "netns", &segment.name]));
+    run_ok(
+        Command::new("ip")
+            .args(["-n", &segment.name, "addr", "add", "198.51.100.1/24"])
+            .args(["dev", &peer]),
+    );
+    run_ok(Command::new("ip").args(["-n", &segment.name, "link", "set", &peer, "up"]));
+    // The segment's DHCP server (Neutron's is dnsmasq too); no DNS, so the client has no
+    // reason to touch resolv.conf.
+    let leases = tempfile::tempdir().unwrap();
+    let mut server = segment
+        .command("dnsmasq")
+        .args([
+            "--keep-in-foreground",
+            "--port=0",
+            "--bind-interfaces",
+            "--conf-file=/dev/null",
+        ])
+        .arg(format!("--interface={peer}"))
+        .args([
+            "--dhcp-range=198.51.100.50,198.51.100.59,255.255.255.0,1h",
+            "--dhcp-authoritative",
+        ])
+        .arg(format!(
+            "--dhcp-leasefile={}",
+            leases.path().join("leases").display()
+        ))
+        .args(["--user=root", "--pid-file="])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let files = DhclientFiles::of("eth2");
+    let resolv_before = std::fs::read("/etc/resolv.conf").ok();
+
+    let body = json!({"mac_address": mac, "fixed_ips": [], "mtu": 1450}).to_string();
+    let (code, reply) = call(&agent, "POST", "/1.0/plug/network", body.as_bytes()).await;
+    assert_eq!(
+        (code, reply),
+        (
+            202,
+            json!({"message": "OK", "details": "Plugged on interface eth2"})
+        )
+    );
+    // The lease is in place when the plug answers (dhclient returns once it has one).
+    let addrs =
+        run_ok(Command::new("ip").args(["-n", &amphora.name, "-4", "addr", "show", "eth2"]));
+    assert!(addrs.contains("inet 198.51.100.5"), "no lease: {addrs}");
+    assert!(
+        addrs.contains("/24") && addrs.contains("dynamic"),
+        "{addrs}"
+    );
+    let route = run_ok(Command::new("ip").args(["-n", &amphora.name, "route", "show", "default"]));
+    assert!(route.contains("via 198.51.100.1 dev eth2"), "{route}");
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(agent.dir.path().join("interfaces/eth2.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        file["addresses"],
+        json!([{"dhcp": true, "ipv6auto": true}]),
+        "{file}"
+    );
+    let accept_ra = run_ok(
+        amphora
+            .command("sysctl")
+            .args(["-n", "net.ipv6.conf.eth2.accept_ra"]),
+    );
+    assert_eq!(accept_ra.trim(), "2");
+    assert_eq!(dhclients_for(&amphora, "eth2"), 1);
+    let lease = std::fs::read_to_string(&files.lease).unwrap();
+    assert!(lease.contains("fixed-address 198.51.100.5"), "{lease}");
+    assert!(std::path::Path::new(&files.pid).exists());
+
+    // The controller plugs the same port again: the leased address stays (it is not a
+    // static address to converge away) and no second client starts.
+    let (code, reply) = call(&agent, "POST", "/1.0/plug/network", body.as_bytes()).await;
+    assert_eq!(
+        (code, reply),
+        (
+            202,
+            json!({"message": "OK", "details": "Updated existing interface eth2"})
+        )
+    );
+    let again =
+        run_ok(Command::new("ip").args(["-n", &amphora.name, "-4", "addr", "show", "eth2"]));
+    assert!(
+        again.contains("inet 198.51.100.5"),
+        "lease lost on re-plug: {again}"
+    );
+    assert_eq!(dhclients_for(&amphora, "eth2"), 1);
+    assert_eq!(
+        std::fs::read("/etc/resolv.conf").ok(),
+        resolv_before,
+        "resolv.conf changed"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
