@@ -1,6 +1,7 @@
 //! The heartbeat sender: every `heartbeat_interval`, one datagram to one controller of
 //! `controller_ip_port_list`, round-robin (the stock agent does not send to all), message
-//! version 3 with the status of every running load balancer (`stats`), wrapped by
+//! version 3 with the status of every running load balancer (`stats`) and LVS listener
+//! (`lvs_health`), wrapped by
 //! `octa_proto::heartbeat`. Send errors are ignored, as stock does:
 //! a controller that is down must not stop heartbeats to the others.
 
@@ -52,7 +53,8 @@ pub struct LbSource {
 }
 
 impl LbSource {
-    /// Listeners and pools of every running load balancer. A socket that does not
+    /// Listeners and pools of every running load balancer, and of every running LVS
+    /// listener (`lvs_health`). A socket that does not
     /// answer leaves its load balancer out (the health manager then sees a listener
     /// missing, as with the stock agent).
     fn collect(
@@ -88,6 +90,7 @@ impl LbSource {
                 Err(e) => tracing::warn!("stats socket {} of {lb_id}: {e}", socket.display()),
             }
         }
+        crate::lvs_health::collect(&self.base_path, &mut listeners, &mut pools);
         (listeners, pools)
     }
 }

@@ -30,6 +30,7 @@ pub mod ifaces;
 pub mod keepalived;
 pub mod keepalived_systemd;
 pub mod lvs;
+pub mod lvs_health;
 pub mod netops;
 pub mod plug;
 pub mod replug;

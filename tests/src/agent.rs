@@ -18,6 +18,21 @@ pub const AMPHORA: &str = "8c0e4d2b-6f1a-4e3c-9b7d-5a2f1e0d3c4b";
 /// Their heartbeat key.
 pub const KEY: &str = "agent-test-heartbeat-key";
 
+/// The lab's stock agent: a controller TLS configuration for it, its port, its amphora id.
+pub fn lab_stock_agent() -> (Arc<rustls::ClientConfig>, u16, String) {
+    let certs = std::path::PathBuf::from(crate::lab_var("OCTA_AGENT_CERTS"));
+    let url = crate::lab_var("OCTA_AGENT_URL");
+    let port = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("OCTA_AGENT_URL {url:?} ends in no port"));
+    let config =
+        tls::controller_client_config(&certs.join("server_ca.pem"), &certs.join("client.pem"))
+            .expect("the lab's controller certificates");
+    (Arc::new(config), port, crate::lab_var("OCTA_AMPHORA_ID"))
+}
+
 /// How a test agent is started.
 #[derive(Debug, Clone)]
 pub struct AgentOptions<'a> {
@@ -60,6 +75,17 @@ pub struct OctaAgent {
 }
 
 impl OctaAgent {
+    /// `--server-ca FILE --client-cert FILE`: the controller side's TLS files, as the
+    /// compat scripts (stock Octavia's client code) take them.
+    pub fn stock_client_args(&self) -> Vec<std::ffi::OsString> {
+        vec![
+            "--server-ca".into(),
+            self.pki.path(PkiFile::ServerCaCert).into(),
+            "--client-cert".into(),
+            self.pki.path(PkiFile::ClientCertAndKey).into(),
+        ]
+    }
+
     /// Starts it with haproxy in its own namespace and waits until it listens.
     pub fn start() -> Self {
         Self::start_in(None)

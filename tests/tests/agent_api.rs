@@ -12,28 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use octa_pki::{Ca, InitOptions, KeyType, PkiDir, PkiFile, issue_amphora_cert, tls};
-use octa_tests::agent::{AMPHORA, KEY, OctaAgent};
+use octa_tests::agent::{AMPHORA, KEY, OctaAgent, lab_stock_agent};
 use octa_tests::https::{exchange, exchange_typed, request};
 use octa_tests::lab_var;
 use serde_json::Value;
 use time::OffsetDateTime;
-
-/// The lab's stock agent: a controller TLS configuration for it, its port, its amphora id.
-fn lab_stock_agent() -> (Arc<rustls::ClientConfig>, u16, String) {
-    let certs = lab_var("OCTA_AGENT_CERTS");
-    let port = lab_var("OCTA_AGENT_URL")
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let config = tls::controller_client_config(
-        &Path::new(&certs).join("server_ca.pem"),
-        &Path::new(&certs).join("client.pem"),
-    )
-    .unwrap();
-    (Arc::new(config), port, lab_var("OCTA_AMPHORA_ID"))
-}
 
 /// The JSON "shape": object keys (recursively one level), or the array/scalar kind.
 fn shape(body: &str) -> String {

@@ -321,10 +321,7 @@ async fn stock_octavias_controller_client_drives_octa_agent_through_a_load_balan
         .args(["--backend-port", &backend_port.to_string()])
         .arg("--base-path")
         .arg(agent.dir.path())
-        .arg("--server-ca")
-        .arg(agent.pki.path(octa_pki::PkiFile::ServerCaCert))
-        .arg("--client-cert")
-        .arg(agent.pki.path(octa_pki::PkiFile::ClientCertAndKey))
+        .args(agent.stock_client_args())
         .output()
         .unwrap();
     assert!(

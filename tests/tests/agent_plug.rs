@@ -460,10 +460,7 @@ async fn stock_octavias_driver_plugs_the_vip_and_a_member_network() {
         .arg(script)
         .args(["--port", &agent.port.to_string(), "--amphora-id", AMPHORA])
         .args(["--vip-mac", vip_mac, "--member-mac", member_mac])
-        .arg("--server-ca")
-        .arg(agent.pki.path(octa_pki::PkiFile::ServerCaCert))
-        .arg("--client-cert")
-        .arg(agent.pki.path(octa_pki::PkiFile::ClientCertAndKey))
+        .args(agent.stock_client_args())
         .output()
         .unwrap();
     assert!(

@@ -12,17 +12,17 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use octa_pki::tls;
-use octa_tests::agent::{AMPHORA, OctaAgent, TestNetns};
+use octa_tests::agent::{AMPHORA, OctaAgent, TestNetns, lab_stock_agent};
 use octa_tests::https::{Reply, exchange, exchange_typed};
-use octa_tests::{free_port, lab_var, require_root, run_ok};
+use octa_tests::{free_port, require_root, run_ok};
 use serde_json::{Value, json};
 
 const LB: &str = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d";
 const LISTENER: &str = "7d6c5b4a-3f2e-4d1c-9b0a-8f7e6d5c4b3a";
+const POOL: &str = "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9";
+const MEMBER: &str = "2c3d4e5f-6071-4829-93a4-b5c6d7e8f90a";
 const VIP: &str = "198.51.100.10";
 const VRRP_IP: &str = "198.51.100.11";
 const PEER_IP: &str = "198.51.100.12";
@@ -335,9 +335,9 @@ fn lvs_config(base: &Path, ns: &TestNetns, disabled: bool) -> String {
         "--listener-id",
         LISTENER,
         "--pool-id",
-        "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9",
+        POOL,
         "--member-id",
-        "2c3d4e5f-6071-4829-93a4-b5c6d7e8f90a",
+        MEMBER,
         "--hm-id",
         "3d4e5f60-7182-4930-a4b5-c6d7e8f90a1b",
         "--vip",
@@ -590,23 +590,6 @@ async fn an_lvs_listener_lives_through_upload_start_reload_stop_and_delete() {
     assert!(!base.join("escape").exists() && !Path::new("/escape").exists());
 }
 
-/// The lab's stock agent: a controller TLS configuration for it, its port, its amphora id.
-fn lab_stock_agent() -> (Arc<rustls::ClientConfig>, u16, String) {
-    let certs = lab_var("OCTA_AGENT_CERTS");
-    let port = lab_var("OCTA_AGENT_URL")
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let config = tls::controller_client_config(
-        &Path::new(&certs).join("server_ca.pem"),
-        &Path::new(&certs).join("client.pem"),
-    )
-    .unwrap();
-    (Arc::new(config), port, lab_var("OCTA_AMPHORA_ID"))
-}
-
 #[tokio::test]
 async fn vrrp_and_lvs_error_paths_answer_like_the_stock_agent() {
     let (stock, stock_port, stock_id) = lab_stock_agent();
@@ -654,4 +637,95 @@ async fn vrrp_and_lvs_error_paths_answer_like_the_stock_agent() {
             "{method} {path}"
         );
     }
+}
+
+/// The next heartbeat (within a few intervals) for which `wanted` holds.
+fn heartbeat_where(
+    agent: &OctaAgent,
+    wanted: impl Fn(&octa_proto::heartbeat::Heartbeat) -> bool,
+) -> octa_proto::heartbeat::Heartbeat {
+    agent
+        .heartbeats
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 65536];
+    loop {
+        let (n, _) = agent.heartbeats.recv_from(&mut buf).unwrap();
+        let beat =
+            octa_proto::heartbeat::unwrap(&buf[..n], octa_tests::agent::KEY.as_bytes()).unwrap();
+        if wanted(&beat) {
+            return beat;
+        }
+        assert!(
+            Instant::now() < end,
+            "no such heartbeat; the last: {beat:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_running_lvs_listener_is_counted_in_heartbeats_with_its_pool() {
+    require_root();
+    let ns = TestNetns::create("lvshb");
+    let agent = OctaAgent::start_in(Some(&ns.name));
+    let api = Api(&agent);
+    let base = agent.dir.path().to_owned();
+    let udp_path = format!("/1.0/listeners/{AMPHORA}/{LISTENER}/udp_listener");
+    let put = api
+        .call("PUT", &udp_path, lvs_config(&base, &ns, false).as_bytes())
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    // Not running: not reported (stock's health daemon skips it too).
+    let beat = heartbeat_where(&agent, |_| true);
+    assert!(!beat.listeners.contains_key(LISTENER), "{beat:?}");
+
+    // keepalived cannot run its LVS here when the kernel lacks IPVS; what the heartbeat
+    // reads of a running one is its pid files naming live processes, so a stand-in
+    // process holds them (written after the configuration: not restarting).
+    let mut stand_in = Command::new("sleep").arg("600").spawn().unwrap();
+    let lvs = base.join("lvs");
+    for ext in ["pid", "check.pid"] {
+        let file = lvs.join(format!("octavia-keepalivedlvs-{LISTENER}.{ext}"));
+        std::fs::write(file, format!("{}\n", stand_in.id())).unwrap();
+    }
+    let listed = api.call("GET", "/1.0/listeners", b"").await;
+    assert_eq!(json_of(&listed)[0]["status"], "ACTIVE");
+    // The health manager expects every enabled listener in the heartbeat, else it never
+    // marks the amphora healthy: the LVS listener is there, OPEN, with its pool. Its
+    // health-monitored member is in no IPVS table, so it is DOWN, as stock reports it.
+    let beat = heartbeat_where(&agent, |b| b.listeners.contains_key(LISTENER));
+    assert_eq!(beat.listeners[LISTENER].status, "OPEN");
+    assert_eq!(beat.pools[POOL].status, "DOWN", "{beat:?}");
+    assert_eq!(
+        beat.pools[POOL].members,
+        [(MEMBER.to_owned(), "DOWN".to_owned())]
+            .into_iter()
+            .collect()
+    );
+    // Stock's own query, on the same files, says the same.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/lvs_pool_status.py");
+    let stock: Value = serde_json::from_str(&run_ok(
+        Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg("--base-path")
+            .arg(&base)
+            .args(["--listener-id", LISTENER]),
+    ))
+    .unwrap();
+    assert_eq!(
+        stock,
+        json!({"lvs": {"uuid": POOL, "status": beat.pools[POOL].status,
+                       "members": beat.pools[POOL].members}})
+    );
+
+    // Disabled by the controller: running but left out, as stock does.
+    let put = api
+        .call("PUT", &udp_path, lvs_config(&base, &ns, true).as_bytes())
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let beat = heartbeat_where(&agent, |b| !b.listeners.contains_key(LISTENER));
+    assert!(!beat.pools.contains_key(POOL), "{beat:?}");
+    let _ = stand_in.kill();
+    let _ = stand_in.wait();
 }
