@@ -1,9 +1,8 @@
 //! The heartbeat sender: every `heartbeat_interval`, one datagram to one controller of
 //! `controller_ip_port_list`, round-robin (the stock agent does not send to all), message
 //! version 3 with the status of every running load balancer (`stats`) and LVS listener
-//! (`lvs_health`), wrapped by
-//! `octa_proto::heartbeat`. Send errors are ignored, as stock does:
-//! a controller that is down must not stop heartbeats to the others.
+//! (`lvs_health`), wrapped by `octa_proto::heartbeat`. Send errors are ignored, as stock
+//! does: a controller that is down must not stop heartbeats to the others.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -54,9 +53,8 @@ pub struct LbSource {
 
 impl LbSource {
     /// Listeners and pools of every running load balancer, and of every running LVS
-    /// listener (`lvs_health`). A socket that does not
-    /// answer leaves its load balancer out (the health manager then sees a listener
-    /// missing, as with the stock agent).
+    /// listener (`lvs_health`). A socket that does not answer leaves its load balancer
+    /// out (the health manager then sees a listener missing, as with the stock agent).
     fn collect(
         &self,
         counters: &mut Counters,
