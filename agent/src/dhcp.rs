@@ -4,10 +4,8 @@
 //! with stock's lease and pid files. dhclient returns once it holds a lease (it then
 //! stays in the background to renew it), so a plug answers with the address in place.
 
+use crate::haproxy::{in_namespace, output};
 use std::path::Path;
-use std::process::Command;
-
-use crate::haproxy::output;
 
 /// The DHCP client stock's amphora image runs.
 pub const DHCLIENT: &str = "/sbin/dhclient";
@@ -20,18 +18,6 @@ pub fn lease_file(iface: &str) -> String {
 /// Where stock keeps the pid of `iface`'s client.
 pub fn pid_file(iface: &str) -> String {
     format!("/run/dhclient-{iface}.pid")
-}
-
-/// A command run inside `namespace` (`None`: the agent's own).
-fn in_namespace(namespace: Option<&str>, program: &str) -> Command {
-    match namespace {
-        Some(ns) => {
-            let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", ns, program]);
-            cmd
-        }
-        None => Command::new(program),
-    }
 }
 
 /// Whether the pid file names a live dhclient: a re-plug of the same port must not start

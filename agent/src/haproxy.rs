@@ -219,6 +219,22 @@ pub(crate) fn output(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// `program` run inside `namespace` (`ip netns exec`, as stock's units do; `None`: the
+/// agent's own).
+pub(crate) fn in_namespace(
+    namespace: Option<&str>,
+    program: impl AsRef<std::ffi::OsStr>,
+) -> Command {
+    match namespace {
+        Some(ns) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", ns]).arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
 /// Creates the namespace if it is missing and brings its loopback up, as
 /// `amphora-netns.service` does on an amphora image.
 pub fn ensure_namespace(name: &str) -> Result<(), String> {
@@ -278,15 +294,10 @@ impl Haproxy for DirectHaproxy {
     }
 
     fn start(&self, lb: &LbPaths, peer: &str) -> Result<(), String> {
-        let mut cmd = match &self.namespace {
-            Some(ns) => {
-                ensure_namespace(ns)?;
-                let mut cmd = Command::new("ip");
-                cmd.args(["netns", "exec", ns]).arg(&self.haproxy_cmd);
-                cmd
-            }
-            None => Command::new(&self.haproxy_cmd),
-        };
+        if let Some(ns) = &self.namespace {
+            ensure_namespace(ns)?;
+        }
+        let mut cmd = in_namespace(self.namespace.as_deref(), &self.haproxy_cmd);
         output(
             cmd.args(["-W", "-D", "-L", peer, "-f"])
                 .arg(&lb.config)

@@ -9,10 +9,9 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::haproxy::{alive, ensure_namespace, output, read_pid};
+use crate::haproxy::{alive, ensure_namespace, in_namespace, output, read_pid};
 
 /// keepalived as stock runs it (`KEEPALIVED_CMD`).
 pub const KEEPALIVED_CMD: &str = "/usr/sbin/keepalived";
@@ -160,15 +159,10 @@ impl Keepalived for DirectKeepalived {
         if self.running(ka) {
             return Ok(());
         }
-        let mut cmd = match &self.namespace {
-            Some(ns) => {
-                ensure_namespace(ns)?;
-                let mut cmd = Command::new("ip");
-                cmd.args(["netns", "exec", ns]).arg(&self.keepalived_cmd);
-                cmd
-            }
-            None => Command::new(&self.keepalived_cmd),
-        };
+        if let Some(ns) = &self.namespace {
+            ensure_namespace(ns)?;
+        }
+        let mut cmd = in_namespace(self.namespace.as_deref(), &self.keepalived_cmd);
         // The parent exits once the daemon has forked; the daemon writes the pid files.
         output(cmd.args(ka.args(self.log_facility)))?;
         let exited = || {
