@@ -4,8 +4,9 @@
 //! with stock's lease and pid files. dhclient returns once it holds a lease (it then
 //! stays in the background to renew it), so a plug answers with the address in place.
 
-use crate::haproxy::{in_namespace, output};
 use std::path::Path;
+
+use crate::haproxy::{in_namespace, output};
 
 /// The DHCP client stock's amphora image runs.
 pub const DHCLIENT: &str = "/sbin/dhclient";
